@@ -1,0 +1,21 @@
+#!/bin/sh
+# Checks for what the build and the tests need; with --install, installs the
+# missing Debian packages (needs root or sudo). The library needs only libc and
+# pthreads; the sanitizer runs need gcc's libasan and libubsan, which Debian's gcc
+# already depends on.
+set -eu
+missing=""
+command -v cc    >/dev/null 2>&1 || missing="$missing gcc"
+command -v make  >/dev/null 2>&1 || missing="$missing make"
+command -v cmake >/dev/null 2>&1 || missing="$missing cmake"
+[ -z "$missing" ] && exit 0
+if [ "${1:-}" = "--install" ]; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -q
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -q $missing
+    exit 0
+fi
+echo "vsva needs:$missing (Debian: apt-get install$missing, or 'make deps')" >&2
+exit 1
