@@ -6,10 +6,23 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* Old maps wait here for a grace period; adds batch them, removes flush them. */
+#define RETIRE_BATCH 8
+
 struct mem_space {
 	struct mem_map *_Atomic map;
 	pthread_mutex_t lock;            /* serialises writers */
+	struct mem_map *retired[RETIRE_BATCH];
+	unsigned nretired;
 };
+
+/* Frees retired maps; the caller has waited for a grace period since they retired. */
+static void free_retired(struct mem_space *s)
+{
+	for (unsigned i = 0; i < s->nretired; i++)
+		free(s->retired[i]);
+	s->nretired = 0;
+}
 
 static struct mem_map *map_alloc(unsigned n)
 {
@@ -55,6 +68,7 @@ void mem_space_free(struct mem_space *s)
 	for (unsigned i = 0; i < m->n; i++)
 		region_release(&m->r[i]);
 	free(m);
+	free_retired(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -110,12 +124,14 @@ static int add_region(struct mem_space *s, const struct mem_region *nr)
 	m->r[pos] = *nr;
 	memcpy(m->r + pos + 1, old->r + pos, (old->n - pos) * sizeof(m->r[0]));
 	rcu_publish(s->map, m);
+	/* Readers of the old map see a subset of the new one; only the array itself
+	 * must outlive them, so old arrays are freed a batch at a time. */
+	s->retired[s->nretired++] = old;
+	if (s->nretired == RETIRE_BATCH) {
+		rcu_synchronize();
+		free_retired(s);
+	}
 	pthread_mutex_unlock(&s->lock);
-
-	/* Readers of the old map see a subset of the new one: nothing to wait for
-	 * before freeing, except that they may still be reading the old array. */
-	rcu_synchronize();
-	free(old);
 	return 0;
 }
 
@@ -174,10 +190,10 @@ int mem_remove(struct mem_space *s, uint64_t base)
 	memcpy(m->r, old->r, pos * sizeof(m->r[0]));
 	memcpy(m->r + pos, old->r + pos + 1, (old->n - pos - 1) * sizeof(m->r[0]));
 	rcu_publish(s->map, m);
-	pthread_mutex_unlock(&s->lock);
-
 	rcu_synchronize();     /* no access can still reach the region's memory */
 	free(old);
+	free_retired(s);
+	pthread_mutex_unlock(&s->lock);
 	region_release(&gone);
 	return 0;
 }
