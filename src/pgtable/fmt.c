@@ -241,7 +241,7 @@ static bool parse_uint(const char *s, unsigned *out)
 int pgt_fmt_parse(struct pgt_fmt *f, const char *spec, char *err, size_t errlen)
 {
 	struct pgt_cfg c = { 0 };
-	char buf[128], *save = NULL, *tok;
+	char buf[128], *rest, *tok;
 	bool have_tsz = false, have_sl0 = false;
 	int ret;
 
@@ -255,9 +255,8 @@ int pgt_fmt_parse(struct pgt_fmt *f, const char *spec, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	strcpy(buf, spec);
-	tok = strtok_r(buf, ":", &save);
-	if (!tok)
-		tok = buf;
+	rest = buf;
+	tok = strsep(&rest, ":");
 	if (!strcmp(tok, "x86-fs4") || !strcmp(tok, "x86-fs5")) {
 		c.family = PGT_X86_FS;
 		c.levels = tok[6] - '0';
@@ -278,7 +277,7 @@ int pgt_fmt_parse(struct pgt_fmt *f, const char *spec, char *err, size_t errlen)
 	}
 	bool lpae = c.family == PGT_LPAE_S1 || c.family == PGT_LPAE_S2;
 
-	while ((tok = strtok_r(NULL, ":", &save))) {
+	while ((tok = strsep(&rest, ":"))) {
 		unsigned v;
 
 		if (lpae && (!strcmp(tok, "4k") || !strcmp(tok, "16k") || !strcmp(tok, "64k"))) {
