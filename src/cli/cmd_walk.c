@@ -88,8 +88,12 @@ static void print_text(FILE *out, const struct pgt_step *st, size_t n, const str
 		fprintf(out, "-");
 	fprintf(out, " reason %s code 0x%02x (%s) addr 0x%" PRIx64, pgt_reason_name(f->reason),
 		f->code, pgt_code_name(ff, f->code), f->addr);
-	if (f->have_entry)
-		fprintf(out, " entry 0x%" PRIx64 " table 0x%" PRIx64, f->entry_pa, f->table_pa);
+	if (f->have_entry) {
+		fprintf(out, " entry 0x%" PRIx64, f->entry_pa);
+		if (f->entry_ea != f->entry_pa)
+			fprintf(out, " (@0x%" PRIx64 ")", f->entry_ea);
+		fprintf(out, " table 0x%" PRIx64, f->table);
+	}
 	if (f->s1_fetch)
 		fprintf(out, " during %s", f->s1_write ? "a stage-1 descriptor update"
 						       : "a stage-1 table fetch");
@@ -121,8 +125,8 @@ static void print_json(FILE *out, const struct pgt_step *st, size_t n, const str
 			"\"addr\":\"0x%" PRIx64 "\"", pgt_reason_name(f->reason), f->code,
 			pgt_code_name(ff, f->code), f->addr);
 		if (f->have_entry)
-			fprintf(out, ",\"entry\":\"0x%" PRIx64 "\",\"table\":\"0x%" PRIx64 "\"",
-				f->entry_pa, f->table_pa);
+			fprintf(out, ",\"entry\":\"0x%" PRIx64 "\",\"table\":\"0x%" PRIx64 "\","
+				"\"entry_ea\":\"0x%" PRIx64 "\"", f->entry_pa, f->table, f->entry_ea);
 		fprintf(out, ",\"s1_fetch\":%s,\"s1_write\":%s", f->s1_fetch ? "true" : "false",
 			f->s1_write ? "true" : "false");
 	}

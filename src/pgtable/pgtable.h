@@ -123,11 +123,14 @@ struct pgt_fault {
 	bool root;              /* ... and that table was the stage-1 root */
 	bool s1_write;          /* ... for a stage-1 descriptor update (SMMU TTRnW = 0) */
 	int8_t level;           /* the format's level number; -1 when there is none */
-	bool have_entry;        /* entry_pa/table_pa are meaningful */
+	bool have_entry;        /* entry_ea/entry_pa/table are meaningful */
 	uint16_t code;          /* the format's own code (VT-d reason, SMMU event ID) */
 	uint64_t addr;          /* input address of the faulting stage (IA, or IPA/GPA) */
-	uint64_t entry_pa;      /* physical address of the entry involved (if any) */
-	uint64_t table_pa;      /* base of the table that entry belongs to */
+	uint64_t entry_ea;      /* the entry involved, in its stage's table space (an IPA or
+	                         * GPA for a nested stage 1; else equal to entry_pa) */
+	uint64_t entry_pa;      /* ... and its physical address (0 if never translated) */
+	uint64_t table;         /* base of that entry's table, in the same table space as
+	                         * entry_ea (the root: the whole concatenated root) */
 };
 
 struct pgt_result {

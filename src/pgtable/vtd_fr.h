@@ -1,8 +1,10 @@
 /* pgtable/vtd_fr.h — VT-d scalable-mode fault reasons raised by page walks.
  *
- * Codes and names from the VT-d 3.x fault-reason table (SFS = first stage,
- * SSS = second stage, SGN = general). Where sources differ, the choice and the
- * reason are noted; docs/ARCHITECTURE.md lists what each walk fault becomes.
+ * Codes from the VT-d 3.x fault-reason table; names in the later spelling (SFS =
+ * first stage, SSS = second stage, SGN = general), which revisions before the
+ * "stage" renaming spell SFL/SSL. Where sources differ, the choice and the reason
+ * are noted; docs/ARCHITECTURE.md lists what each walk fault becomes and
+ * docs/facts/vtd-paging.md the evidence.
  */
 #ifndef VSVA_PGTABLE_VTD_FR_H
 #define VSVA_PGTABLE_VTD_FR_H

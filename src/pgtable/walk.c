@@ -71,6 +71,7 @@ struct xlate {
 	uint64_t leaf;
 	uint64_t leaf_pa;       /* host physical address of the leaf entry */
 	uint64_t leaf_ea;
+	uint64_t leaf_table;    /* base of the leaf's table (table space) */
 	int8_t level;
 	unsigned height;
 };
@@ -147,8 +148,14 @@ static uint16_t cond_code(const struct pgt_fmt *f, enum cond c, const struct pur
 	return 0;
 }
 
+/* Where a faulting entry is: its address in the stage's table space (an IPA/GPA
+ * for a nested stage 1), its physical address, and its table's base (table space). */
+struct where {
+	uint64_t ea, pa, table;
+};
+
 static int fault(struct wctx *c, const struct pgt_fmt *f, enum cond cond, uint8_t stage,
-		 int level, bool at_root, uint64_t addr, uint64_t entry_pa, uint64_t table_pa,
+		 int level, bool at_root, uint64_t addr, const struct where *w,
 		 const struct purpose *p)
 {
 	struct pgt_fault *ft = &c->r->fault;
@@ -161,9 +168,12 @@ static int fault(struct wctx *c, const struct pgt_fmt *f, enum cond cond, uint8_
 	ft->s1_write = p->s1_write;
 	ft->level = (int8_t)level;
 	ft->addr = addr;
-	ft->entry_pa = entry_pa;
-	ft->table_pa = table_pa;
-	ft->have_entry = cond != C_INPUT_RANGE && cond != C_ROOT_RANGE && level >= 0;
+	if (w) {
+		ft->entry_ea = w->ea;
+		ft->entry_pa = w->pa;
+		ft->table = w->table;
+		ft->have_entry = cond != C_ROOT_RANGE;
+	}
 	return WALK_FAULT;
 }
 
@@ -398,9 +408,10 @@ static int s2_allow_update(struct wctx *c, uint64_t gpa, struct xlate *x)
 	uint64_t nv;
 	int err;
 
+	struct where w = { x->leaf_ea, x->leaf_pa, x->leaf_table };
+
 	if (!(x->perm & PGT_PERM_W))
-		return fault(c, f, C_PERM_WRITE, 2, x->level, false, gpa, x->leaf_pa,
-			     x->leaf_pa & ~7ull, &p);
+		return fault(c, f, C_PERM_WRITE, 2, x->level, false, gpa, &w, &p);
 	nv = leaf_update(f, x->leaf, true);
 	if (nv == x->leaf)
 		return WALK_OK;
@@ -410,8 +421,7 @@ static int s2_allow_update(struct wctx *c, uint64_t gpa, struct xlate *x)
 		return stage_walk(c, f, c->s2_root, gpa, PGT_ACC_WRITE, 2, &p, x);
 	}
 	if (err)
-		return fault(c, f, C_UPDATE_FAIL, 2, x->level, false, gpa, x->leaf_pa,
-			     x->leaf_pa, &p);
+		return fault(c, f, C_UPDATE_FAIL, 2, x->level, false, gpa, &w, &p);
 	c->r->updates++;
 	if (c->trace)
 		trace_step(c, f, 2, x->height, gpa, x->leaf_ea, x->leaf_pa, x->leaf, nv, true, &p);
@@ -424,10 +434,10 @@ static int s2_allow_update(struct wctx *c, uint64_t gpa, struct xlate *x)
  * Returns WALK_RESTART when the entry changed since it was read.
  */
 static int entry_update(struct wctx *c, const struct pgt_fmt *f, uint8_t stage, unsigned h,
-			uint64_t ia, uint64_t ea, uint64_t pa, struct xlate *s2x, uint64_t old,
+			uint64_t ia, const struct where *w, struct xlate *s2x, uint64_t old,
 			uint64_t nv, const struct purpose *p)
 {
-	uint64_t expect = old;
+	uint64_t expect = old, ea = w->ea, pa = w->pa;
 	int err;
 
 	if (s2x) {
@@ -441,7 +451,7 @@ static int entry_update(struct wctx *c, const struct pgt_fmt *f, uint8_t stage, 
 		return WALK_RESTART;
 	if (err)
 		return fault(c, f, C_UPDATE_FAIL, stage, pgt_level_of(f, h), h == f->levels - 1u,
-			     ia, pa, pa & ~(BIT(f->gshift) - 1), p);
+			     ia, w, p);
 	c->r->updates++;
 	if (c->trace)
 		trace_step(c, f, stage, h, ia, ea, pa, old, nv, true, p);
@@ -457,6 +467,7 @@ static int stage_walk_once(struct wctx *c, const struct pgt_fmt *f, uint64_t roo
 	struct acc a = { .rw = true, .us = true, .r = true, .w = true, .x = true };
 	struct xlate s2x;
 	uint64_t table = root, d = 0, addr = 0, ea = 0, pa = 0;
+	struct where w = { 0, 0, 0 };
 	unsigned h = f->levels - 1;
 	unsigned perm;
 	enum kind k;
@@ -465,12 +476,14 @@ static int stage_walk_once(struct wctx *c, const struct pgt_fmt *f, uint64_t roo
 	/* Input range. */
 	if (f->family == PGT_X86_FS) {
 		if (sext64(ia, f->ia_bits - 1) != ia)
-			return fault(c, f, C_INPUT_RANGE, stage, -1, false, ia, 0, 0, p);
+			return fault(c, f, C_INPUT_RANGE, stage, -1, false, ia, NULL, p);
 	} else if (ia >> f->ia_bits) {
-		return fault(c, f, C_INPUT_RANGE, stage, is_lpae(f) ? 0 : -1, false, ia, 0, 0, p);
+		return fault(c, f, C_INPUT_RANGE, stage, is_lpae(f) ? 0 : -1, false, ia, NULL, p);
 	}
-	if (is_lpae(f) && (root & ~f->oa_mask))
-		return fault(c, f, C_ROOT_RANGE, stage, 0, true, ia, 0, root, p);
+	if (is_lpae(f) && (root & ~f->oa_mask)) {
+		w.table = root;
+		return fault(c, f, C_ROOT_RANGE, stage, 0, true, ia, &w, p);
+	}
 
 	for (;;) {
 		unsigned bits = h == f->levels - 1u ? f->root_bits : f->stride;
@@ -479,6 +492,7 @@ static int stage_walk_once(struct wctx *c, const struct pgt_fmt *f, uint64_t roo
 
 		ea = table + idx * 8;
 		pa = ea;
+		w = (struct where){ ea, ea, table };
 		if (nested) {
 			struct purpose sp = { .s1_fetch = true, .s1_root = at_root };
 
@@ -486,30 +500,27 @@ static int stage_walk_once(struct wctx *c, const struct pgt_fmt *f, uint64_t roo
 			if (ret)
 				return ret;
 			pa = s2x.oa;
+			w.pa = pa;
 		}
 		if (mem_view_load64(c->v, pa, &d))
-			return fault(c, f, C_FETCH_FAIL, stage, pgt_level_of(f, h), at_root, ia, pa,
-				     table, p);
+			return fault(c, f, C_FETCH_FAIL, stage, pgt_level_of(f, h), at_root, ia, &w, p);
 		c->r->refs++;
 		if (c->trace)
 			trace_step(c, f, stage, h, ia, ea, pa, d, d, false, p);
 
 		k = decode(f, h, d, &a, &addr);
 		if (k == K_INVALID)
-			return fault(c, f, C_NOT_PRESENT, stage, pgt_level_of(f, h), at_root, ia, pa,
-				     table, p);
+			return fault(c, f, C_NOT_PRESENT, stage, pgt_level_of(f, h), at_root, ia, &w, p);
 		if (k == K_RESERVED)
-			return fault(c, f, C_RESERVED, stage, pgt_level_of(f, h), at_root, ia, pa,
-				     table, p);
+			return fault(c, f, C_RESERVED, stage, pgt_level_of(f, h), at_root, ia, &w, p);
 		if (k == K_ADDR_SIZE)
-			return fault(c, f, C_ADDR_SIZE, stage, pgt_level_of(f, h), at_root, ia, pa,
-				     table, p);
+			return fault(c, f, C_ADDR_SIZE, stage, pgt_level_of(f, h), at_root, ia, &w, p);
 		if (k == K_LEAF)
 			break;
 		uint64_t nv = table_update(f, d);
 
 		if (nv != d) {
-			ret = entry_update(c, f, stage, h, ia, ea, pa, nested ? &s2x : NULL, d, nv, p);
+			ret = entry_update(c, f, stage, h, ia, &w, nested ? &s2x : NULL, d, nv, p);
 			if (ret)
 				return ret;
 		}
@@ -519,7 +530,7 @@ static int stage_walk_once(struct wctx *c, const struct pgt_fmt *f, uint64_t roo
 
 	/* The leaf at height h: access flag, then permissions, then the updates. */
 	if (is_lpae(f) && !(d & LPAE_AF) && !(f->flags & PGT_CFG_HA))
-		return fault(c, f, C_ACCESS_FLAG, stage, pgt_level_of(f, h), false, ia, pa, table, p);
+		return fault(c, f, C_ACCESS_FLAG, stage, pgt_level_of(f, h), false, ia, &w, p);
 	perm = leaf_perm(f, &a, d, user);
 	{
 		enum cond why = C_NOT_PRESENT;
@@ -538,13 +549,13 @@ static int stage_walk_once(struct wctx *c, const struct pgt_fmt *f, uint64_t roo
 		else
 			denied = false;
 		if (denied)
-			return fault(c, f, why, stage, pgt_level_of(f, h), false, ia, pa, table, p);
+			return fault(c, f, why, stage, pgt_level_of(f, h), false, ia, &w, p);
 	}
 	{
 		uint64_t nv = leaf_update(f, d, acc & PGT_ACC_WRITE);
 
 		if (nv != d) {
-			ret = entry_update(c, f, stage, h, ia, ea, pa, nested ? &s2x : NULL, d, nv, p);
+			ret = entry_update(c, f, stage, h, ia, &w, nested ? &s2x : NULL, d, nv, p);
 			if (ret)
 				return ret;
 			d = nv;
@@ -556,6 +567,7 @@ static int stage_walk_once(struct wctx *c, const struct pgt_fmt *f, uint64_t roo
 	out->leaf = d;
 	out->leaf_pa = pa;
 	out->leaf_ea = ea;
+	out->leaf_table = table;
 	out->height = h;
 	out->level = (int8_t)pgt_level_of(f, h);
 	return WALK_OK;
@@ -570,7 +582,7 @@ static int stage_walk(struct wctx *c, const struct pgt_fmt *f, uint64_t root, ui
 		if (ret != WALK_RESTART)
 			return ret;
 		if (tries == MAX_RESTARTS)
-			return fault(c, f, C_UPDATE_FAIL, stage, -1, false, ia, 0, 0, p);
+			return fault(c, f, C_UPDATE_FAIL, stage, -1, false, ia, NULL, p);
 	}
 }
 
