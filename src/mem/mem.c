@@ -6,16 +6,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-/* Old maps wait here for a grace period; adds batch them, removes flush them. */
-#define RETIRE_BATCH 8
+__thread struct mem_hint mem_last_hint;
 
-struct mem_space {
-	struct mem_map *_Atomic map;
-	pthread_mutex_t lock;            /* serialises writers */
-	struct mem_map *retired[RETIRE_BATCH];
-	unsigned nretired;
-};
-
+/* Old maps wait in s->retired for a grace period; adds batch them, removes flush them. */
 /* Frees retired maps; the caller has waited for a grace period since they retired. */
 static void free_retired(struct mem_space *s)
 {
@@ -127,7 +120,7 @@ static int add_region(struct mem_space *s, const struct mem_region *nr)
 	/* Readers of the old map see a subset of the new one; only the array itself
 	 * must outlive them, so old arrays are freed a batch at a time. */
 	s->retired[s->nretired++] = old;
-	if (s->nretired == RETIRE_BATCH) {
+	if (s->nretired == MEM_RETIRE_BATCH) {
 		rcu_synchronize();
 		free_retired(s);
 	}
@@ -221,20 +214,6 @@ int mem_region_get(struct mem_space *s, unsigned i, struct mem_region *out)
 	}
 	rcu_read_unlock();
 	return ret;
-}
-
-void mem_view_begin(struct mem_view *v, struct mem_space *s)
-{
-	rcu_read_lock();
-	v->map = rcu_dereference(s->map);
-	v->hit = NULL;
-}
-
-void mem_view_end(struct mem_view *v)
-{
-	v->map = NULL;
-	v->hit = NULL;
-	rcu_read_unlock();
 }
 
 /*

@@ -28,6 +28,7 @@
 #define VSVA_MEM_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,12 +54,32 @@ struct mem_map {
 	struct mem_region r[];
 };
 
-struct mem_space;
+#define MEM_RETIRE_BATCH 8
+
+/* The space. Its fields belong to mem.c; they are here so that views open inline. */
+struct mem_space {
+	struct mem_map *_Atomic map;
+	pthread_mutex_t lock;            /* serialises writers */
+	struct mem_map *retired[MEM_RETIRE_BATCH];   /* old maps awaiting a grace period */
+	unsigned nretired;
+};
 
 struct mem_view {
 	const struct mem_map *map;
 	const struct mem_region *hit;    /* last region used, inside map */
 };
+
+/*
+ * Where this thread's last view ended: a hint for the next view's first access.
+ * It is only a hint, checked against the current map (index in range, address in
+ * the region) before use, so a stale or reused map pointer costs a lookup, never
+ * a wrong answer.
+ */
+struct mem_hint {
+	const struct mem_map *map;
+	unsigned idx;
+};
+extern __thread struct mem_hint mem_last_hint;
 
 /* Returns NULL (errno ENOMEM) on allocation failure. */
 struct mem_space *mem_space_new(void);
@@ -80,8 +101,24 @@ int mem_remove(struct mem_space *s, uint64_t base);
 unsigned mem_region_count(struct mem_space *s);
 int mem_region_get(struct mem_space *s, unsigned i, struct mem_region *out);
 
-void mem_view_begin(struct mem_view *v, struct mem_space *s);
-void mem_view_end(struct mem_view *v);
+static inline void mem_view_begin(struct mem_view *v, struct mem_space *s)
+{
+	rcu_read_lock();
+	v->map = rcu_dereference(s->map);
+	v->hit = mem_last_hint.map == v->map && mem_last_hint.idx < v->map->n
+			 ? &v->map->r[mem_last_hint.idx] : NULL;
+}
+
+static inline void mem_view_end(struct mem_view *v)
+{
+	if (v->hit) {
+		mem_last_hint.map = v->map;
+		mem_last_hint.idx = (unsigned)(v->hit - v->map->r);
+	}
+	v->map = NULL;
+	v->hit = NULL;
+	rcu_read_unlock();
+}
 
 const struct mem_region *mem_map_find(const struct mem_map *m, uint64_t pa);
 

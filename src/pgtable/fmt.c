@@ -5,6 +5,10 @@
  */
 #include "pgtable/pgtable.h"
 
+#include "pgtable/lpae.h"
+#include "pgtable/vtd_ss.h"
+#include "pgtable/x86_fs.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +16,6 @@
 static const char *const x86_names[] = { "PTE", "PDE", "PDPTE", "PML4E", "PML5E" };
 static const char *const ss_names[] = { "SL-PTE", "SL-PDE", "SL-PDPE", "SL-PML4E", "SL-PML5E" };
 static const char *const lpae_names[] = { "L3", "L2", "L1", "L0" };
-
-int pgt_level_of(const struct pgt_fmt *f, unsigned height)
-{
-	if (f->family == PGT_LPAE_S1 || f->family == PGT_LPAE_S2)
-		return 3 - (int)height;
-	return (int)height + 1;
-}
 
 const char *pgt_level_name(const struct pgt_fmt *f, unsigned height)
 {
@@ -177,6 +174,59 @@ static int init_lpae_s2(struct pgt_fmt *f, const struct pgt_cfg *c)
 	return 0;
 }
 
+static uint64_t root_align(const struct pgt_fmt *f);
+
+/*
+ * The per-height masks a walk uses. Reserved bits from the specifications:
+ * x86 FS (VT-d 3.x first-stage entries): bits 51:HAW everywhere; XD unless NXE;
+ * PS in PML5E/PML4E, and in a PDPTE without 1 GiB pages; 20:13 in a 2 MiB leaf,
+ * 29:13 in a 1 GiB leaf (bit 12 is PAT there).
+ * VT-d SS: bits 51:HAW and 62 everywhere; SNP (11) in non-leaf entries and, without
+ * snoop control, in leaves; PS in SL-PML5E/PML4E and where the size is not
+ * supported; 20:12 / 29:12 in large leaves (no PAT bit).
+ * A walk tests PS (or the LPAE type) first to pick the mask: an entry whose PS is
+ * set where PS is reserved takes the leaf mask, which holds PS itself.
+ */
+static void fill_level_masks(struct pgt_fmt *f)
+{
+	uint64_t above_haw = ~f->oa_mask & GENMASK(51, 12);
+
+	for (unsigned h = 0; h < f->levels; h++) {
+		unsigned bits = h == f->levels - 1u ? f->root_bits : f->stride;
+		bool big_ok = f->leaf_ok & BIT(h);
+		uint64_t lg = h ? GENMASK(f->gshift + f->stride * h - 1, f->gshift) : 0;
+
+		f->shift[h] = (uint8_t)(f->gshift + f->stride * h);
+		/* x86 and VT-d count up from the PTE (1); Arm counts down to level 3. */
+		f->level[h] = (int8_t)(f->family == PGT_LPAE_S1 || f->family == PGT_LPAE_S2 ? 3 - (int)h
+											: (int)h + 1);
+		f->idx_mask[h] = BIT(bits) - 1;
+		switch (f->family) {
+		case PGT_X86_FS:
+			f->rsvd_tbl[h] = above_haw | ((f->flags & PGT_CFG_NXE) ? 0 : X86_XD);
+			f->rsvd_leaf[h] = f->rsvd_tbl[h] | (h && !big_ok ? X86_PS : 0) |
+					  (lg & ~X86_PAT_LG);
+			f->leaf_addr[h] = X86_ADDR & ~(BIT(f->shift[h]) - 1);
+			f->tbl_addr = X86_ADDR;
+			break;
+		case PGT_VTD_SS:
+			f->rsvd_tbl[h] = above_haw | SS_TM | SS_SNP;
+			f->rsvd_leaf[h] = above_haw | SS_TM | ((f->flags & PGT_CFG_NOSC) ? SS_SNP : 0) |
+					  (h && !big_ok ? SS_PS : 0) | lg;
+			f->leaf_addr[h] = SS_ADDR & ~(BIT(f->shift[h]) - 1);
+			f->tbl_addr = SS_ADDR;
+			break;
+		default:
+			/* LPAE has no reserved-bit fault; out-of-range addresses are address
+			 * size faults, decided on the assembled address. */
+			f->rsvd_tbl[h] = f->rsvd_leaf[h] = 0;
+			f->leaf_addr[h] = GENMASK(47, f->shift[h]);
+			f->tbl_addr = GENMASK(47, f->gshift);
+			break;
+		}
+	}
+}
+
 int pgt_fmt_init(struct pgt_fmt *f, const struct pgt_cfg *c)
 {
 	struct pgt_fmt n = { .cfg = *c, .family = c->family, .flags = c->flags };
@@ -205,11 +255,13 @@ int pgt_fmt_init(struct pgt_fmt *f, const struct pgt_cfg *c)
 	n.cfg.oas = n.oas;
 	n.oa_mask = GENMASK(n.oas - 1, 0);
 	n.root_size = UINT64_C(8) << n.root_bits;
+	fill_level_masks(&n);
+	n.root_align = root_align(&n);
 	*f = n;
 	return 0;
 }
 
-uint64_t pgt_root_align(const struct pgt_fmt *f)
+static uint64_t root_align(const struct pgt_fmt *f)
 {
 	/* x86 and VT-d roots are 4 KiB pages (the pointer fields start at bit 12).
 	 * Arm start-level tables are aligned to their size, concatenated stage-2

@@ -70,6 +70,15 @@ struct pgt_fmt {
 	unsigned flags;
 	uint64_t root_size;     /* bytes of the root table (concatenated tables included) */
 	uint64_t oa_mask;       /* output address bits that exist: GENMASK(oas - 1, 0) */
+	/* Per height, so that a walk decides each entry with masks, not branches: */
+	uint8_t shift[PGT_MAX_LEVELS];      /* input bits below this level's index */
+	uint64_t idx_mask[PGT_MAX_LEVELS];  /* index bits of this level's table */
+	uint64_t rsvd_tbl[PGT_MAX_LEVELS];  /* bits that must be 0 in a table entry (x86, SS) */
+	uint64_t rsvd_leaf[PGT_MAX_LEVELS]; /* ... in a leaf; includes PS where PS is illegal */
+	uint64_t leaf_addr[PGT_MAX_LEVELS]; /* the output address bits of a leaf */
+	uint64_t tbl_addr;                  /* the next-table address bits of a table entry */
+	int8_t level[PGT_MAX_LEVELS];       /* the format's own number for each height */
+	uint64_t root_align;                /* see pgt_root_align() */
 	char name[40];          /* the CLI spelling, e.g. "lpae-s2:4k:t0sz=24:sl0=1" */
 };
 
@@ -79,7 +88,10 @@ struct pgt_fmt {
  * x86 FS and VT-d SS level = height + 1 (1 = PTE ... 5 = PML5E); LPAE level =
  * 3 - height (0 ... 3).
  */
-int pgt_level_of(const struct pgt_fmt *f, unsigned height);
+static inline int pgt_level_of(const struct pgt_fmt *f, unsigned height)
+{
+	return f->level[height];
+}
 const char *pgt_level_name(const struct pgt_fmt *f, unsigned height);
 static inline unsigned pgt_shift(const struct pgt_fmt *f, unsigned height)
 {
@@ -142,7 +154,7 @@ struct pgt_result {
 	int8_t leaf_level[2];   /* their format levels (-1: stage absent) */
 	unsigned refs;          /* table entries read */
 	unsigned updates;       /* A/D/AF/dirty writes made */
-	struct pgt_fault fault; /* when !ok */
+	struct pgt_fault fault; /* when !ok (when ok, only fault.reason is set: NONE) */
 };
 
 /* One memory reference of a walk, for tracing. */
@@ -195,7 +207,10 @@ int pgt_walk_nested_view(const struct pgt_fmt *s1, uint64_t s1_root, const struc
 const char *pgt_reason_name(enum pgt_reason reason);
 const char *pgt_code_name(const struct pgt_fmt *f, uint16_t code);
 /* The alignment of a root table (bytes); lower bits of a root are ignored. */
-uint64_t pgt_root_align(const struct pgt_fmt *f);
+static inline uint64_t pgt_root_align(const struct pgt_fmt *f)
+{
+	return f->root_align;
+}
 
 /* ---- building ------------------------------------------------------------- */
 

@@ -55,12 +55,20 @@ struct purpose {
 	bool s1_write;
 };
 
+/* A walk's own region cache, one per stage: [base, base + limit + 8) is readable
+ * at host. Entries of one stage's tables usually sit in one region. */
+struct rcache {
+	uint64_t base, limit;
+	uintptr_t delta;        /* host address - physical address */
+};
+
 struct wctx {
 	struct mem_view *v;
 	const struct pgt_trace *trace;
 	struct pgt_result *r;
 	const struct pgt_fmt *s2;      /* nested: stage 2 of the stage-1 walk */
 	uint64_t s2_root;
+	struct rcache rc[2];
 };
 
 /* One stage's answer. */
@@ -77,11 +85,6 @@ struct xlate {
 };
 
 enum { WALK_OK = 0, WALK_FAULT = 1, WALK_RESTART = 2 };
-
-static bool is_lpae(const struct pgt_fmt *f)
-{
-	return f->family == PGT_LPAE_S1 || f->family == PGT_LPAE_S2;
-}
 
 static uint16_t cond_code(const struct pgt_fmt *f, enum cond c, const struct purpose *p,
 			  bool at_root, enum pgt_reason *reason)
@@ -192,155 +195,69 @@ static void trace_step(struct wctx *c, const struct pgt_fmt *f, uint8_t stage, u
 
 /* ---- per-format entry decoding ------------------------------------------------ */
 
-enum kind { K_INVALID, K_RESERVED, K_ADDR_SIZE, K_TABLE, K_LEAF };
-
-/* Permission state carried down the levels. */
+/*
+ * Permission state carried down the levels: the bits every entry had (x86 R/W,
+ * U/S; VT-d R, W, X) and the bits any entry had (x86 XD; LPAE stage-1 table
+ * controls APTable, XNTable, PXNTable, which only table descriptors carry).
+ */
 struct acc {
-	bool rw, us, xd;            /* x86: R/W and U/S at every level, XD at any */
-	bool r, w, x;               /* VT-d SS: AND over levels */
-	bool ap_nouser, ap_ro;      /* LPAE S1: APTable[0], APTable[1] seen */
-	bool xn_table, pxn_table;   /* LPAE S1: XNTable, PXNTable seen */
+	uint64_t all, any;
 };
 
-static uint64_t lpae_addr(const struct pgt_fmt *f, uint64_t d, unsigned shift)
+/* The output address of an LPAE descriptor: bits 47:shift, and with the 64K
+ * granule OA[51:48] from bits 15:12 (vsva's 64K granule implements FEAT_LPA). */
+static inline uint64_t lpae_addr(const struct pgt_fmt *f, uint64_t d, uint64_t mask)
 {
-	uint64_t a = d & GENMASK(47, shift);
+	uint64_t a = d & mask;
 
 	if (f->gshift == 16)
-		a |= (d & LPAE_64K_OA_HI) << 36;   /* OA[51:48] from bits 15:12 */
+		a |= (d & LPAE_64K_OA_HI) << 36;
 	return a;
 }
 
-/* Returns the kind of entry d at height h and, for tables and leaves, the address. */
-static enum kind decode(const struct pgt_fmt *f, unsigned h, uint64_t d, struct acc *a,
-			uint64_t *addr)
-{
-	uint64_t rsvd;
-
-	switch (f->family) {
-	case PGT_X86_FS: {
-		bool leaf;
-
-		if (!(d & X86_P))
-			return K_INVALID;
-		rsvd = ~f->oa_mask & X86_ADDR;
-		if (!(f->flags & PGT_CFG_NXE))
-			rsvd |= X86_XD;
-		leaf = h == 0 || ((d & X86_PS) && h <= 2);
-		if (h >= 3 || (h == 2 && (f->flags & PGT_CFG_NO1G)))
-			rsvd |= X86_PS;          /* PS reserved in PML5E/PML4E, PDPTE without 1G */
-		else if (leaf && h == 1)
-			rsvd |= X86_LG2M_RSVD;
-		else if (leaf && h == 2)
-			rsvd |= X86_LG1G_RSVD;
-		if (d & rsvd)
-			return K_RESERVED;
-		a->rw &= !!(d & X86_RW);
-		a->us &= !!(d & X86_US);
-		a->xd |= (f->flags & PGT_CFG_NXE) && (d & X86_XD);
-		*addr = d & X86_ADDR & ~(BIT(pgt_shift(f, leaf ? h : 0)) - 1);
-		return leaf ? K_LEAF : K_TABLE;
-	}
-	case PGT_VTD_SS: {
-		bool leaf;
-
-		if (!(d & (SS_R | SS_W)))
-			return K_INVALID;
-		rsvd = (~f->oa_mask & SS_ADDR) | SS_TM;
-		leaf = h == 0 || ((d & SS_PS) && h <= 2);
-		if (h >= 3 || (h == 2 && (f->flags & PGT_CFG_NO1G)) ||
-		    (h == 1 && (f->flags & PGT_CFG_NO2M)))
-			rsvd |= SS_PS;
-		if (!leaf || (f->flags & PGT_CFG_NOSC))
-			rsvd |= SS_SNP;          /* SNP only in a leaf, with snoop control */
-		if (leaf && h >= 1)
-			rsvd |= GENMASK(pgt_shift(f, h) - 1, 12);
-		if (d & rsvd)
-			return K_RESERVED;
-		a->r &= !!(d & SS_R);
-		a->w &= !!(d & SS_W);
-		a->x &= !!(d & SS_X);
-		*addr = d & SS_ADDR & ~(BIT(pgt_shift(f, leaf ? h : 0)) - 1);
-		return leaf ? K_LEAF : K_TABLE;
-	}
-	default: {
-		uint64_t type = d & LPAE_TYPE;
-
-		if (!(d & LPAE_VALID))
-			return K_INVALID;
-		if (h == 0) {
-			if (type != LPAE_TYPE_TABLE)      /* 0b01 at level 3 is reserved */
-				return K_INVALID;
-		} else if (type == LPAE_TYPE_BLOCK && !(f->leaf_ok & BIT(h))) {
-			return K_INVALID;                 /* no block at this level */
-		}
-		if (h > 0 && type == LPAE_TYPE_TABLE) {
-			*addr = lpae_addr(f, d, f->gshift);
-			if (*addr & ~f->oa_mask)
-				return K_ADDR_SIZE;
-			if (f->family == PGT_LPAE_S1) {
-				/* Hierarchical controls; stage-2 tables have none. */
-				a->ap_nouser |= !!(d & LPAE_APTABLE0);
-				a->ap_ro |= !!(d & LPAE_APTABLE1);
-				a->xn_table |= !!(d & LPAE_XNTABLE);
-				a->pxn_table |= !!(d & LPAE_PXNTABLE);
-			}
-			return K_TABLE;
-		}
-		*addr = lpae_addr(f, d, pgt_shift(f, h));
-		if (*addr & ~f->oa_mask)
-			return K_ADDR_SIZE;
-		return K_LEAF;
-	}
-	}
-}
-
-/*
- * The leaf's permissions for this requester, and the entry value that a
- * permitted access of this kind leaves behind (A/D, AF, dirty state).
- */
-static unsigned leaf_perm(const struct pgt_fmt *f, const struct acc *a, uint64_t d, bool user)
+/* The leaf's permissions for this requester (fam == f->family, a constant in walks). */
+static __attribute__((always_inline)) inline unsigned
+leaf_perm(const struct pgt_fmt *f, const struct acc *a, uint64_t d, bool user,
+	  const enum pgt_family fam)
 {
 	unsigned p = 0;
 
-	switch (f->family) {
+	switch (fam) {
 	case PGT_X86_FS: {
-		bool x = !a->xd;
+		bool x = !(a->any & X86_XD) || !(f->flags & PGT_CFG_NXE);
+		bool us = a->all & X86_US, rw = a->all & X86_RW;
 
 		if (user) {
-			if (!a->us)
+			if (!us)
 				return 0;
-			p = PGT_PERM_R | (a->rw ? PGT_PERM_W : 0) | (x ? PGT_PERM_X : 0);
-		} else {
-			bool w = !(f->flags & PGT_CFG_WPE) || a->rw;
-
-			if ((f->flags & PGT_CFG_SMEP) && a->us)
-				x = false;
-			p = PGT_PERM_R | (w ? PGT_PERM_W : 0) | (x ? PGT_PERM_X : 0);
+			return PGT_PERM_R | (rw ? PGT_PERM_W : 0) | (x ? PGT_PERM_X : 0);
 		}
-		return p;
+		if ((f->flags & PGT_CFG_SMEP) && us)
+			x = false;
+		return PGT_PERM_R | (!(f->flags & PGT_CFG_WPE) || rw ? PGT_PERM_W : 0) |
+		       (x ? PGT_PERM_X : 0);
 	}
 	case PGT_VTD_SS:
-		p = (a->r ? PGT_PERM_R : 0) | (a->w ? PGT_PERM_W : 0);
-		if (a->r && (!(f->flags & PGT_CFG_SLEE) || a->x))
+		p = ((a->all & SS_R) ? PGT_PERM_R : 0) | ((a->all & SS_W) ? PGT_PERM_W : 0);
+		if ((a->all & SS_R) && (!(f->flags & PGT_CFG_SLEE) || (a->all & SS_X)))
 			p |= PGT_PERM_X;
 		return p;
 	case PGT_LPAE_S1: {
 		bool clean = (f->flags & PGT_CFG_HD) && (d & LPAE_DBM);
-		bool ro = (d & LPAE_AP2) && !clean;
-		bool el0;
+		bool ro = ((d & LPAE_AP2) && !clean) || (a->any & LPAE_APTABLE1);
+		bool el0 = (d & LPAE_AP1) && !(a->any & LPAE_APTABLE0);
 
-		ro |= a->ap_ro;                     /* APTable[1] beats the dirty state */
-		el0 = (d & LPAE_AP1) && !a->ap_nouser;
+		/* APTable[1] beats the dirty state: a writable-clean page under it is
+		 * read-only. */
 		if (user) {
 			if (el0)
 				p = PGT_PERM_R | (ro ? 0 : PGT_PERM_W);
-			if (!(d & LPAE_UXN) && !a->xn_table)
+			if (!(d & LPAE_UXN) && !(a->any & LPAE_XNTABLE))
 				p |= PGT_PERM_X;        /* EL0 execute-only is possible */
 		} else {
 			p = PGT_PERM_R | (ro ? 0 : PGT_PERM_W);
 			/* Regions writable at EL0 are privileged-execute-never. */
-			if (!(d & LPAE_PXN) && !a->pxn_table && !(el0 && !ro))
+			if (!(d & LPAE_PXN) && !(a->any & LPAE_PXNTABLE) && !(el0 && !ro))
 				p |= PGT_PERM_X;
 		}
 		return p;
@@ -348,18 +265,18 @@ static unsigned leaf_perm(const struct pgt_fmt *f, const struct acc *a, uint64_t
 	default: {
 		bool clean = (f->flags & PGT_CFG_HD) && (d & LPAE_DBM);
 
-		p = ((d & LPAE_S2AP_R) ? PGT_PERM_R : 0) |
-		    (((d & LPAE_S2AP_W) || clean) ? PGT_PERM_W : 0) |
-		    ((d & LPAE_S2_XN) ? 0 : PGT_PERM_X);
-		return p;
+		return ((d & LPAE_S2AP_R) ? PGT_PERM_R : 0) |
+		       (((d & LPAE_S2AP_W) || clean) ? PGT_PERM_W : 0) |
+		       ((d & LPAE_S2_XN) ? 0 : PGT_PERM_X);
 	}
 	}
 }
 
 /* The leaf value after a permitted access: flags hardware sets. */
-static uint64_t leaf_update(const struct pgt_fmt *f, uint64_t d, bool write)
+static __attribute__((always_inline)) inline uint64_t
+leaf_update(const struct pgt_fmt *f, uint64_t d, bool write, const enum pgt_family fam)
 {
-	switch (f->family) {
+	switch (fam) {
 	case PGT_X86_FS:
 		return d | X86_A | (write ? X86_D : 0);
 	case PGT_VTD_SS:
@@ -381,16 +298,6 @@ static uint64_t leaf_update(const struct pgt_fmt *f, uint64_t d, bool write)
 	}
 }
 
-/* The value a non-leaf entry takes when the walk passes it. */
-static uint64_t table_update(const struct pgt_fmt *f, uint64_t d)
-{
-	if (f->family == PGT_X86_FS)
-		return d | X86_A;
-	if (f->family == PGT_VTD_SS && (f->flags & PGT_CFG_AD))
-		return d | SS_A;
-	return d;
-}
-
 /* ---- stages ---------------------------------------------------------------------- */
 
 static int stage_walk(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia,
@@ -405,14 +312,13 @@ static int s2_allow_update(struct wctx *c, uint64_t gpa, struct xlate *x)
 {
 	const struct pgt_fmt *f = c->s2;
 	struct purpose p = { .s1_fetch = true, .s1_write = true };
+	struct where w = { x->leaf_ea, x->leaf_pa, x->leaf_table };
 	uint64_t nv;
 	int err;
 
-	struct where w = { x->leaf_ea, x->leaf_pa, x->leaf_table };
-
 	if (!(x->perm & PGT_PERM_W))
 		return fault(c, f, C_PERM_WRITE, 2, x->level, false, gpa, &w, &p);
-	nv = leaf_update(f, x->leaf, true);
+	nv = leaf_update(f, x->leaf, true, f->family);
 	if (nv == x->leaf)
 		return WALK_OK;
 	err = mem_view_cas64(c->v, x->leaf_pa, &x->leaf, nv);
@@ -433,9 +339,10 @@ static int s2_allow_update(struct wctx *c, uint64_t gpa, struct xlate *x)
  * Hardware writes entry `old` -> `nv` at pa (ea in the stage's table space).
  * Returns WALK_RESTART when the entry changed since it was read.
  */
-static int entry_update(struct wctx *c, const struct pgt_fmt *f, uint8_t stage, unsigned h,
-			uint64_t ia, const struct where *w, struct xlate *s2x, uint64_t old,
-			uint64_t nv, const struct purpose *p)
+static __attribute__((noinline)) int entry_update(struct wctx *c, const struct pgt_fmt *f,
+						  uint8_t stage, unsigned h, uint64_t ia,
+						  const struct where *w, struct xlate *s2x,
+						  uint64_t old, uint64_t nv, const struct purpose *p)
 {
 	uint64_t expect = old, ea = w->ea, pa = w->pa;
 	int err;
@@ -458,110 +365,183 @@ static int entry_update(struct wctx *c, const struct pgt_fmt *f, uint8_t stage, 
 	return WALK_OK;
 }
 
-static int stage_walk_once(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia,
-			   unsigned acc, uint8_t stage, const struct purpose *p,
-			   struct xlate *out)
+/* The region cache missed: find the region through the view and remember it. */
+static __attribute__((noinline)) bool load_slow(struct wctx *c, uint8_t stage, uint64_t pa,
+						uint64_t *d)
 {
-	const bool nested = stage == 1 && c->s2;
-	const bool user = acc & PGT_ACC_USER;
-	struct acc a = { .rw = true, .us = true, .r = true, .w = true, .x = true };
+	struct rcache *rc = &c->rc[stage - 1];
+	int err;
+	const uint64_t *p = mem_view_ptr(c->v, pa, 8, MEM_READ, &err);
+
+	if (!p || (pa & 7))
+		return false;
+	rc->base = c->v->hit->base;
+	rc->limit = c->v->hit->size - 8;
+	rc->delta = (uintptr_t)c->v->hit->host - (uintptr_t)c->v->hit->base;
+	*d = __atomic_load_n(p, __ATOMIC_ACQUIRE);
+	return true;
+}
+
+/*
+ * One stage, specialised by the compiler for each family (fam is a constant at
+ * every call): the loop decides each entry with the format's per-height masks.
+ */
+static __attribute__((always_inline)) inline int
+walk_one(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia, unsigned acc,
+	 uint8_t stage, const struct purpose *p, struct xlate *out, const enum pgt_family fam,
+	 const bool nested)
+{
+	const bool lpae = fam == PGT_LPAE_S1 || fam == PGT_LPAE_S2;
+	const struct pgt_trace *const trace = c->trace;
+	struct rcache rc = c->rc[stage - 1];
+	unsigned refs = 0;
+	struct acc a = { ~UINT64_C(0), 0 };
 	struct xlate s2x;
-	uint64_t table = root, d = 0, addr = 0, ea = 0, pa = 0;
-	struct where w = { 0, 0, 0 };
-	unsigned h = f->levels - 1;
+	struct where w;
+	uint64_t table = root, d, addr, ea, pa, nv;
+	unsigned h = f->levels - 1u;
+	enum cond why;
 	unsigned perm;
-	enum kind k;
 	int ret;
 
 	/* Input range. */
-	if (f->family == PGT_X86_FS) {
-		if (sext64(ia, f->ia_bits - 1) != ia)
+	if (fam == PGT_X86_FS) {
+		if (unlikely(sext64(ia, f->ia_bits - 1u) != ia))
 			return fault(c, f, C_INPUT_RANGE, stage, -1, false, ia, NULL, p);
-	} else if (ia >> f->ia_bits) {
-		return fault(c, f, C_INPUT_RANGE, stage, is_lpae(f) ? 0 : -1, false, ia, NULL, p);
+	} else if (unlikely(ia >> f->ia_bits)) {
+		return fault(c, f, C_INPUT_RANGE, stage, lpae ? 0 : -1, false, ia, NULL, p);
 	}
-	if (is_lpae(f) && (root & ~f->oa_mask)) {
-		w.table = root;
+	if (lpae && unlikely(root & ~f->oa_mask)) {
+		w = (struct where){ 0, 0, root };
 		return fault(c, f, C_ROOT_RANGE, stage, 0, true, ia, &w, p);
 	}
 
 	for (;;) {
-		unsigned bits = h == f->levels - 1u ? f->root_bits : f->stride;
-		uint64_t idx = (ia >> pgt_shift(f, h)) & (BIT(bits) - 1);
-		bool at_root = h == f->levels - 1u;
-
-		ea = table + idx * 8;
+		ea = table + ((ia >> f->shift[h]) & f->idx_mask[h]) * 8;
 		pa = ea;
-		w = (struct where){ ea, ea, table };
 		if (nested) {
-			struct purpose sp = { .s1_fetch = true, .s1_root = at_root };
+			struct purpose sp = { .s1_fetch = true, .s1_root = h == f->levels - 1u };
 
+			c->r->refs += refs;       /* keep the count in reference order */
+			refs = 0;
+			c->rc[stage - 1] = rc;
 			ret = stage_walk(c, c->s2, c->s2_root, ea, 0, 2, &sp, &s2x);
 			if (ret)
 				return ret;
 			pa = s2x.oa;
-			w.pa = pa;
 		}
-		if (mem_view_load64(c->v, pa, &d))
-			return fault(c, f, C_FETCH_FAIL, stage, pgt_level_of(f, h), at_root, ia, &w, p);
-		c->r->refs++;
-		if (c->trace)
+		/* The bounds test is off the dependency chain (predicted); the load's
+		 * address is the entry's physical address plus the region's delta. */
+		if (likely(pa - rc.base <= rc.limit)) {
+			d = __atomic_load_n((const uint64_t *)(uintptr_t)(pa + rc.delta), __ATOMIC_ACQUIRE);
+		} else {
+			c->rc[stage - 1] = rc;
+			if (unlikely(!load_slow(c, stage, pa, &d))) {
+				why = C_FETCH_FAIL;
+				goto entry_fault;
+			}
+			rc = c->rc[stage - 1];
+		}
+		refs++;
+		if (unlikely(trace != NULL)) {
+			c->r->refs += refs;
+			refs = 0;
 			trace_step(c, f, stage, h, ia, ea, pa, d, d, false, p);
-
-		k = decode(f, h, d, &a, &addr);
-		if (k == K_INVALID)
-			return fault(c, f, C_NOT_PRESENT, stage, pgt_level_of(f, h), at_root, ia, &w, p);
-		if (k == K_RESERVED)
-			return fault(c, f, C_RESERVED, stage, pgt_level_of(f, h), at_root, ia, &w, p);
-		if (k == K_ADDR_SIZE)
-			return fault(c, f, C_ADDR_SIZE, stage, pgt_level_of(f, h), at_root, ia, &w, p);
-		if (k == K_LEAF)
-			break;
-		uint64_t nv = table_update(f, d);
-
-		if (nv != d) {
-			ret = entry_update(c, f, stage, h, ia, &w, nested ? &s2x : NULL, d, nv, p);
-			if (ret)
-				return ret;
 		}
-		table = addr;
+
+		if (fam == PGT_X86_FS || fam == PGT_VTD_SS) {
+			uint64_t present = fam == PGT_X86_FS ? X86_P : (SS_R | SS_W);
+			uint64_t ps = fam == PGT_X86_FS ? X86_PS : SS_PS;
+			bool leaf = h == 0 || (d & ps);
+
+			if (unlikely(!(d & present))) {
+				why = C_NOT_PRESENT;
+				goto entry_fault;
+			}
+			if (unlikely(d & (leaf ? f->rsvd_leaf[h] : f->rsvd_tbl[h]))) {
+				why = C_RESERVED;
+				goto entry_fault;
+			}
+			a.all &= d;
+			a.any |= d;
+			if (leaf) {
+				addr = d & f->leaf_addr[h];
+				break;
+			}
+			/* A is set in each table entry the walk passes (SSADE for SS). */
+			if (fam == PGT_X86_FS ? !(d & X86_A) : (f->flags & PGT_CFG_AD) && !(d & SS_A)) {
+				nv = d | (fam == PGT_X86_FS ? X86_A : SS_A);
+				w = (struct where){ ea, pa, table };
+				c->r->refs += refs;
+				refs = 0;
+				c->rc[stage - 1] = rc;
+				ret = entry_update(c, f, stage, h, ia, &w, nested ? &s2x : NULL, d, nv, p);
+				if (ret)
+					return ret;
+			}
+			table = d & f->tbl_addr;
+		} else {
+			if (unlikely(!(d & LPAE_VALID))) {
+				why = C_NOT_PRESENT;
+				goto entry_fault;
+			}
+			if (h > 0 && (d & LPAE_TABLE)) {
+				addr = lpae_addr(f, d, f->tbl_addr);
+				if (unlikely(addr & ~f->oa_mask)) {
+					why = C_ADDR_SIZE;
+					goto entry_fault;
+				}
+				if (fam == PGT_LPAE_S1)     /* stage-2 tables carry no controls */
+					a.any |= d;
+				table = addr;
+			} else {
+				/* A page at level 3 is type 0b11 (0b01 is reserved); a block
+				 * (0b01) only where the granule allows one. */
+				if (unlikely(h == 0 ? !(d & LPAE_TABLE) : !(f->leaf_ok & BIT(h)))) {
+					why = C_NOT_PRESENT;
+					goto entry_fault;
+				}
+				addr = lpae_addr(f, d, f->leaf_addr[h]);
+				if (unlikely(addr & ~f->oa_mask)) {
+					why = C_ADDR_SIZE;
+					goto entry_fault;
+				}
+				break;
+			}
+		}
 		h--;
 	}
 
 	/* The leaf at height h: access flag, then permissions, then the updates. */
-	if (is_lpae(f) && !(d & LPAE_AF) && !(f->flags & PGT_CFG_HA))
+	c->r->refs += refs;
+	c->rc[stage - 1] = rc;
+	w = (struct where){ ea, pa, table };
+	if (lpae && unlikely(!(d & LPAE_AF)) && !(f->flags & PGT_CFG_HA))
 		return fault(c, f, C_ACCESS_FLAG, stage, pgt_level_of(f, h), false, ia, &w, p);
-	perm = leaf_perm(f, &a, d, user);
-	{
-		enum cond why = C_NOT_PRESENT;
-		bool denied = true;
+	perm = leaf_perm(f, &a, d, acc & PGT_ACC_USER, fam);
+	if (fam == PGT_VTD_SS && unlikely(!(perm & (PGT_PERM_R | PGT_PERM_W))))
+		why = C_NOT_PRESENT;                 /* R and W are 0 once combined: SSS.2 */
+	else if (fam == PGT_X86_FS && (acc & PGT_ACC_USER) && unlikely(!(a.all & X86_US)))
+		why = C_PERM_USER;
+	else if ((acc & PGT_ACC_WRITE) && unlikely(!(perm & PGT_PERM_W)))
+		why = C_PERM_WRITE;
+	else if ((acc & PGT_ACC_EXEC) && unlikely(!(perm & PGT_PERM_X)))
+		why = C_PERM_EXEC;
+	else if (!(acc & (PGT_ACC_WRITE | PGT_ACC_EXEC)) && unlikely(!(perm & PGT_PERM_R)))
+		why = C_PERM_READ;
+	else
+		goto permitted;
+	return fault(c, f, why, stage, pgt_level_of(f, h), false, ia, &w, p);
 
-		if (f->family == PGT_VTD_SS && !(perm & (PGT_PERM_R | PGT_PERM_W)))
-			why = C_NOT_PRESENT;         /* R and W are 0 once combined: SSS.2 */
-		else if (f->family == PGT_X86_FS && user && !a.us)
-			why = C_PERM_USER;
-		else if ((acc & PGT_ACC_WRITE) && !(perm & PGT_PERM_W))
-			why = C_PERM_WRITE;
-		else if ((acc & PGT_ACC_EXEC) && !(perm & PGT_PERM_X))
-			why = C_PERM_EXEC;
-		else if (!(acc & (PGT_ACC_WRITE | PGT_ACC_EXEC)) && !(perm & PGT_PERM_R))
-			why = C_PERM_READ;
-		else
-			denied = false;
-		if (denied)
-			return fault(c, f, why, stage, pgt_level_of(f, h), false, ia, &w, p);
+permitted:
+	nv = leaf_update(f, d, acc & PGT_ACC_WRITE, fam);
+	if (unlikely(nv != d)) {
+		ret = entry_update(c, f, stage, h, ia, &w, nested ? &s2x : NULL, d, nv, p);
+		if (ret)
+			return ret;
+		d = nv;
 	}
-	{
-		uint64_t nv = leaf_update(f, d, acc & PGT_ACC_WRITE);
-
-		if (nv != d) {
-			ret = entry_update(c, f, stage, h, ia, &w, nested ? &s2x : NULL, d, nv, p);
-			if (ret)
-				return ret;
-			d = nv;
-		}
-	}
-	out->size = BIT(pgt_shift(f, h));
+	out->size = BIT(f->shift[h]);
 	out->oa = addr | (ia & (out->size - 1));
 	out->perm = perm;
 	out->leaf = d;
@@ -571,25 +551,125 @@ static int stage_walk_once(struct wctx *c, const struct pgt_fmt *f, uint64_t roo
 	out->height = h;
 	out->level = (int8_t)pgt_level_of(f, h);
 	return WALK_OK;
+
+entry_fault:
+	c->r->refs += refs;
+	w = (struct where){ ea, pa, table };
+	return fault(c, f, why, stage, pgt_level_of(f, h), h == f->levels - 1u, ia, &w, p);
 }
 
-static int stage_walk(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia,
-		      unsigned acc, uint8_t stage, const struct purpose *p, struct xlate *out)
+#define WALKER(name, fam, nested)                                                          \
+	static __attribute__((noinline)) int name(struct wctx *c, const struct pgt_fmt *f,  \
+						  uint64_t root, uint64_t ia, unsigned acc, \
+						  uint8_t stage, const struct purpose *p,   \
+						  struct xlate *out)                        \
+	{                                                                                  \
+		return walk_one(c, f, root, ia, acc, stage, p, out, fam, nested);         \
+	}
+
+WALKER(walk_x86, PGT_X86_FS, false)
+WALKER(walk_x86_nested, PGT_X86_FS, true)
+WALKER(walk_ss, PGT_VTD_SS, false)
+WALKER(walk_lpae_s1, PGT_LPAE_S1, false)
+WALKER(walk_lpae_s1_nested, PGT_LPAE_S1, true)
+WALKER(walk_lpae_s2, PGT_LPAE_S2, false)
+
+/* Walks one stage, again while a hardware update raced with a change (bounded). */
+static __attribute__((always_inline)) inline int
+stage_walk_inline(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia,
+		  unsigned acc, uint8_t stage, const struct purpose *p, struct xlate *out)
 {
 	for (unsigned tries = 0;; tries++) {
-		int ret = stage_walk_once(c, f, root, ia, acc, stage, p, out);
+		int ret;
 
-		if (ret != WALK_RESTART)
+		switch (f->family) {
+		case PGT_X86_FS:
+			ret = (stage == 1 && c->s2 ? walk_x86_nested : walk_x86)(c, f, root, ia, acc,
+										   stage, p, out);
+			break;
+		case PGT_VTD_SS:
+			ret = walk_ss(c, f, root, ia, acc, stage, p, out);
+			break;
+		case PGT_LPAE_S1:
+			ret = (stage == 1 && c->s2 ? walk_lpae_s1_nested : walk_lpae_s1)(c, f, root, ia,
+											 acc, stage, p,
+											 out);
+			break;
+		default:
+			ret = walk_lpae_s2(c, f, root, ia, acc, stage, p, out);
+			break;
+		}
+		if (likely(ret != WALK_RESTART))
 			return ret;
 		if (tries == MAX_RESTARTS)
 			return fault(c, f, C_UPDATE_FAIL, stage, -1, false, ia, NULL, p);
 	}
 }
 
+static __attribute__((noinline)) int stage_walk(struct wctx *c, const struct pgt_fmt *f,
+						uint64_t root, uint64_t ia, unsigned acc,
+						uint8_t stage, const struct purpose *p,
+						struct xlate *out)
+{
+	return stage_walk_inline(c, f, root, ia, acc, stage, p, out);
+}
+
+/*
+ * The same for a one-stage walk called from the API: the walker is expanded here
+ * so that a 4-level walk pays for one call, not three (a warm walk is a few
+ * dozen cycles; the fixed costs matter).
+ */
+static __attribute__((always_inline)) inline int
+stage_walk_top(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia,
+	       unsigned acc, uint8_t stage, const struct purpose *p, struct xlate *out)
+{
+	for (unsigned tries = 0;; tries++) {
+		int ret;
+
+		switch (f->family) {
+		case PGT_X86_FS:
+			ret = walk_one(c, f, root, ia, acc, stage, p, out, PGT_X86_FS, false);
+			break;
+		case PGT_VTD_SS:
+			ret = walk_one(c, f, root, ia, acc, stage, p, out, PGT_VTD_SS, false);
+			break;
+		case PGT_LPAE_S1:
+			ret = walk_one(c, f, root, ia, acc, stage, p, out, PGT_LPAE_S1, false);
+			break;
+		default:
+			ret = walk_one(c, f, root, ia, acc, stage, p, out, PGT_LPAE_S2, false);
+			break;
+		}
+		if (likely(ret != WALK_RESTART))
+			return ret;
+		if (tries == MAX_RESTARTS)
+			return fault(c, f, C_UPDATE_FAIL, stage, -1, false, ia, NULL, p);
+	}
+}
+
+/* Starts the walk's region caches at the view's last region. */
+static inline void seed_cache(struct wctx *c)
+{
+	const struct mem_region *hit = c->v->hit;
+
+	/* Empty: pa - base is pa + 1, never <= 0 for an aligned pa. */
+	c->rc[0] = c->rc[1] = (struct rcache){ UINT64_MAX, 0, 0 };
+	if (likely(hit && (hit->prot & MEM_READ) && hit->size >= 8)) {
+		c->rc[0] = (struct rcache){ hit->base, hit->size - 8,
+					    (uintptr_t)hit->host - (uintptr_t)hit->base };
+		c->rc[1] = c->rc[0];
+	}
+}
+
 static void result_init(struct pgt_result *r)
 {
-	memset(r, 0, sizeof(*r));
+	r->ok = false;
+	r->oa = r->page_size = 0;
+	r->perm = 0;
+	r->refs = r->updates = 0;
+	r->leaf[0] = r->leaf[1] = 0;
 	r->leaf_level[0] = r->leaf_level[1] = -1;
+	r->fault.reason = PGT_FAULT_NONE;   /* fault() fills the rest when there is one */
 }
 
 #define PGT_ACC_ALL (PGT_ACC_WRITE | PGT_ACC_EXEC | PGT_ACC_USER)
@@ -605,14 +685,15 @@ int pgt_walk_view(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, ui
 {
 	struct wctx c = { .v = v, .trace = trace, .r = r };
 	struct purpose p = { 0 };
-	struct xlate x;
+	struct xlate x = { 0 };
 	uint8_t stage = (f->family == PGT_VTD_SS || f->family == PGT_LPAE_S2) ? 2 : 1;
 
 	if (bad_access(access))
 		return -EINVAL;
 	result_init(r);
+	seed_cache(&c);
 	root &= ~(pgt_root_align(f) - 1);
-	if (stage_walk(&c, f, root, ia, access, stage, &p, &x))
+	if (stage_walk_top(&c, f, root, ia, access, stage, &p, &x))
 		return 0;
 	r->ok = true;
 	r->oa = x.oa;
@@ -652,6 +733,7 @@ int pgt_walk_nested_view(const struct pgt_fmt *s1, uint64_t s1_root, const struc
 	if (!pair_ok(s1, s2) || bad_access(access))
 		return -EINVAL;
 	result_init(r);
+	seed_cache(&c);
 	s1_root &= ~(pgt_root_align(s1) - 1);
 	c.s2_root = s2_root & ~(pgt_root_align(s2) - 1);
 	if (stage_walk(&c, s1, s1_root, ia, access, 1, &p, &x1))
