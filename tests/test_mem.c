@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "mem/mem.h"
+#include "pgtable/pgtable.h"
 
 static uint8_t buf_a[0x2000] __attribute__((aligned(4096)));
 static uint8_t buf_b[0x1000] __attribute__((aligned(4096)));
@@ -329,9 +330,74 @@ static void test_nesting(void)
 	mem_space_free(s);
 }
 
+/*
+ * A view starts from the region where this thread's last view ended. After that
+ * region is removed and another takes its slot in the map, the hint must give
+ * the new region's answers, never the old memory's.
+ */
+static void test_view_hint(void)
+{
+	struct mem_space *s = mem_space_new();
+	static uint64_t a[512] __attribute__((aligned(4096))), b[512] __attribute__((aligned(4096)));
+	struct mem_view v;
+	uint64_t val = 0;
+
+	a[1] = 0xaaaa;
+	b[1] = 0xbbbb;
+	CHECK_EQ(mem_add(s, 0x10000, sizeof(a), a, MEM_RW), 0);
+	mem_view_begin(&v, s);
+	CHECK_EQ(mem_view_load64(&v, 0x10008, &val), 0);
+	CHECK_EQ(val, 0xaaaa);
+	mem_view_end(&v);                       /* the hint: region 0 of this map */
+	CHECK_EQ(mem_remove(s, 0x10000), 0);
+	CHECK_EQ(mem_add(s, 0x20000, sizeof(b), b, MEM_READ), 0);    /* region 0 again */
+	mem_view_begin(&v, s);
+	CHECK_EQ(mem_view_load64(&v, 0x10008, &val), -EFAULT);
+	CHECK_EQ(mem_view_load64(&v, 0x20008, &val), 0);
+	CHECK_EQ(val, 0xbbbb);
+	CHECK_EQ(mem_view_store64(&v, 0x20008, 1), -EACCES);
+	mem_view_end(&v);
+	CHECK_EQ(b[1], 0xbbbb);
+	mem_space_free(s);
+}
+
+/*
+ * The walker caches the region it last read from; after the tables' region is
+ * removed, the same walk must fault on the first table access, and after other
+ * memory appears at that address, read the new contents.
+ */
+static void test_walker_follows_regions(void)
+{
+	struct mem_space *s = mem_space_new();
+	static uint64_t t1[4 * 512] __attribute__((aligned(4096)));
+	static uint64_t t2[4 * 512] __attribute__((aligned(4096)));
+	struct pgt_fmt f;
+	struct pgt_result r;
+
+	/* vtd-ss4 tables at 0x100000..0x103fff mapping IOVA 0 -> 0x5000 (R W). */
+	for (int i = 0; i < 3; i++)
+		t1[i * 512] = (0x101000 + 0x1000 * (uint64_t)i) | 3;
+	t1[3 * 512] = 0x5000 | 3;
+	memcpy(t2, t1, sizeof(t1));
+	t2[3 * 512] = 0x6000 | 3;                /* the same tables, another page */
+	CHECK_EQ(pgt_fmt_parse(&f, "vtd-ss4", NULL, 0), 0);
+	CHECK_EQ(mem_add(s, 0x100000, sizeof(t1), t1, MEM_RW), 0);
+	CHECK_EQ(pgt_walk(&f, s, 0x100000, 0x123, 0, &r, NULL), 0);
+	CHECK(r.ok && r.oa == 0x5123);
+	CHECK_EQ(mem_remove(s, 0x100000), 0);
+	CHECK_EQ(pgt_walk(&f, s, 0x100000, 0x123, 0, &r, NULL), 0);
+	CHECK(!r.ok && r.fault.reason == PGT_FAULT_TABLE_ACCESS && r.fault.level == 4);
+	CHECK_EQ(mem_add(s, 0x100000, sizeof(t2), t2, MEM_RW), 0);
+	CHECK_EQ(pgt_walk(&f, s, 0x100000, 0x123, 0, &r, NULL), 0);
+	CHECK(r.ok && r.oa == 0x6123);
+	mem_space_free(s);
+}
+
 int main(void)
 {
 	test_regions();
+	test_view_hint();
+	test_walker_follows_regions();
 	test_accessors();
 	test_frames();
 	test_nesting();
