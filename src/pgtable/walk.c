@@ -574,29 +574,40 @@ WALKER(walk_lpae_s1, PGT_LPAE_S1, false)
 WALKER(walk_lpae_s1_nested, PGT_LPAE_S1, true)
 WALKER(walk_lpae_s2, PGT_LPAE_S2, false)
 
-/* Walks one stage, again while a hardware update raced with a change (bounded). */
+/*
+ * Walks one stage, again while a hardware update raced with a change (bounded).
+ * With expand (one-stage walks from the API), the walker is expanded in place, so
+ * that a 4-level walk pays for one call, not three: a warm walk is a few dozen
+ * cycles and the fixed costs matter. Otherwise the out-of-line walkers serve.
+ */
 static __attribute__((always_inline)) inline int
 stage_walk_inline(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia,
-		  unsigned acc, uint8_t stage, const struct purpose *p, struct xlate *out)
+		  unsigned acc, uint8_t stage, const struct purpose *p, struct xlate *out,
+		  const bool expand)
 {
+	const bool nested = stage == 1 && c->s2;
+
 	for (unsigned tries = 0;; tries++) {
 		int ret;
 
 		switch (f->family) {
 		case PGT_X86_FS:
-			ret = (stage == 1 && c->s2 ? walk_x86_nested : walk_x86)(c, f, root, ia, acc,
-										   stage, p, out);
+			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_X86_FS, false)
+				     : (nested ? walk_x86_nested : walk_x86)(c, f, root, ia, acc, stage,
+									     p, out);
 			break;
 		case PGT_VTD_SS:
-			ret = walk_ss(c, f, root, ia, acc, stage, p, out);
+			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_VTD_SS, false)
+				     : walk_ss(c, f, root, ia, acc, stage, p, out);
 			break;
 		case PGT_LPAE_S1:
-			ret = (stage == 1 && c->s2 ? walk_lpae_s1_nested : walk_lpae_s1)(c, f, root, ia,
-											 acc, stage, p,
-											 out);
+			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_LPAE_S1, false)
+				     : (nested ? walk_lpae_s1_nested : walk_lpae_s1)(c, f, root, ia, acc,
+										     stage, p, out);
 			break;
 		default:
-			ret = walk_lpae_s2(c, f, root, ia, acc, stage, p, out);
+			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_LPAE_S2, false)
+				     : walk_lpae_s2(c, f, root, ia, acc, stage, p, out);
 			break;
 		}
 		if (likely(ret != WALK_RESTART))
@@ -611,40 +622,7 @@ static __attribute__((noinline)) int stage_walk(struct wctx *c, const struct pgt
 						uint8_t stage, const struct purpose *p,
 						struct xlate *out)
 {
-	return stage_walk_inline(c, f, root, ia, acc, stage, p, out);
-}
-
-/*
- * The same for a one-stage walk called from the API: the walker is expanded here
- * so that a 4-level walk pays for one call, not three (a warm walk is a few
- * dozen cycles; the fixed costs matter).
- */
-static __attribute__((always_inline)) inline int
-stage_walk_top(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia,
-	       unsigned acc, uint8_t stage, const struct purpose *p, struct xlate *out)
-{
-	for (unsigned tries = 0;; tries++) {
-		int ret;
-
-		switch (f->family) {
-		case PGT_X86_FS:
-			ret = walk_one(c, f, root, ia, acc, stage, p, out, PGT_X86_FS, false);
-			break;
-		case PGT_VTD_SS:
-			ret = walk_one(c, f, root, ia, acc, stage, p, out, PGT_VTD_SS, false);
-			break;
-		case PGT_LPAE_S1:
-			ret = walk_one(c, f, root, ia, acc, stage, p, out, PGT_LPAE_S1, false);
-			break;
-		default:
-			ret = walk_one(c, f, root, ia, acc, stage, p, out, PGT_LPAE_S2, false);
-			break;
-		}
-		if (likely(ret != WALK_RESTART))
-			return ret;
-		if (tries == MAX_RESTARTS)
-			return fault(c, f, C_UPDATE_FAIL, stage, -1, false, ia, NULL, p);
-	}
+	return stage_walk_inline(c, f, root, ia, acc, stage, p, out, false);
 }
 
 /* Starts the walk's region caches at the view's last region. */
@@ -693,7 +671,7 @@ int pgt_walk_view(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, ui
 	result_init(r);
 	seed_cache(&c);
 	root &= ~(pgt_root_align(f) - 1);
-	if (stage_walk_top(&c, f, root, ia, access, stage, &p, &x))
+	if (stage_walk_inline(&c, f, root, ia, access, stage, &p, &x, true))
 		return 0;
 	r->ok = true;
 	r->oa = x.oa;
