@@ -167,6 +167,9 @@ static void test_x86_fs4(void)
 		    "0x00007f1234567abc", "--user", "--json", NULL),
 	       "\"result\":\"ok\",\"output\":\"0x89abcabc\",\"page_size\":4096,\"perm\":\"r-x\"",
 	       "\"refs\":4,\"updates\":4",
+	       /* PTE 0x89abc005 (A set by the walk): no PWT/PCD/PAT, no G. */
+	       "\"s1_leaf\":\"0x89abc025\",\"s1_attrs\":{\"memtype\":0,\"sh\":0,\"ipat\":false,"
+	       "\"snp\":false,\"global\":false,\"ns\":false,\"contig\":false}",
 	       "\"op\":\"write\",\"stage\":1,\"level\":4,\"name\":\"PML4E\",\"ia\":\"0x7f1234567abc\","
 	       "\"ea\":\"0x17f0\",\"pa\":\"0x17f0\",\"old\":\"0x2007\",\"value\":\"0x2027\"",
 	       "\"pa\":\"0x4b38\",\"old\":\"0x89abc005\",\"value\":\"0x89abc025\"");
@@ -291,7 +294,10 @@ static void test_lpae(void)
 	EXPECT(walk("--image", img, "--format", "lpae-s1:4k:t0sz=25", "--root", "0x10000", "--addr",
 		    "0x7654321abc", "--user", "--json", NULL),
 	       "\"output\":\"0x80321abc\",\"page_size\":4096,\"perm\":\"rwx\"",
-	       "\"refs\":3,\"updates\":0", "\"name\":\"L1\"");
+	       "\"refs\":3,\"updates\":0", "\"name\":\"L1\"",
+	       /* 0x80321743: AttrIndx 0, SH 3, nG 0 (global), NS 0. */
+	       "\"s1_attrs\":{\"memtype\":0,\"sh\":3,\"ipat\":false,\"snp\":false,"
+	       "\"global\":true,\"ns\":false,\"contig\":false}");
 	/* Privileged execute of an EL0-writable page: implicitly PXN. */
 	EXPECT(walk("--image", img, "--format", "lpae-s1:4k:t0sz=25", "--root", "0x10000", "--addr",
 		    "0x7654321abc", "--access", "x", "--json", NULL),
@@ -331,7 +337,9 @@ static void test_lpae(void)
 	EXPECT(walk("--image", imgs2, "--format", "lpae-s2:4k:t0sz=24:sl0=1", "--root", "0x200000",
 		    "--addr", "0x8012345678", "--json", NULL),
 	       "\"output\":\"0x40145678\",\"page_size\":2097152,\"perm\":\"r-x\"",
-	       "\"pa\":\"0x201000\"", "\"refs\":2");
+	       "\"pa\":\"0x201000\"", "\"refs\":2",
+	       /* 0x4000077d: MemAttr 0xf, SH 3. */
+	       "\"s2_attrs\":{\"memtype\":15,\"sh\":3,");
 	EXPECT(walk("--image", imgs2, "--format", "lpae-s2:4k:t0sz=24:sl0=1", "--root", "0x200000",
 		    "--addr", "0x8012345678", "--access", "w", "--json", NULL),
 	       "\"stage\":2,\"level\":2,\"reason\":\"permission\",\"code\":\"0x13\"");

@@ -236,8 +236,48 @@ static void test_levels_and_alignment(void)
 	CHECK_EQ(pgt_root_align(&f), 64);
 }
 
+/*
+ * Leaf attributes, decoded by hand from the entry formats:
+ * x86: PWT bit 3, PCD bit 4, PAT bit 7 in a PTE but bit 12 in a 2M/1G leaf (bit 7
+ * is PS there), G bit 8; the PAT index is PAT*4 + PCD*2 + PWT.
+ * VT-d SS: EMT bits 5:3, IPAT bit 6, SNP bit 11.
+ * LPAE stage 1: AttrIndx 4:2, NS 5, SH 9:8, nG 11, Contiguous 52; stage 2:
+ * MemAttr 5:2, SH 9:8.
+ */
+static void test_leaf_attrs(void)
+{
+	struct pgt_fmt x, ss, s1, s2;
+	struct pgt_attrs a;
+
+	CHECK_EQ(parse(&x, "x86-fs4"), 0);
+	CHECK_EQ(parse(&ss, "vtd-ss4"), 0);
+	CHECK_EQ(parse(&s1, "lpae-s1"), 0);
+	CHECK_EQ(parse(&s2, "lpae-s2"), 0);
+
+	/* PTE 0x...19b: P RW PWT PCD PAT(7) G(8) -> index 7, global. */
+	pgt_leaf_attrs(&x, 0, 0x1234019b, &a);
+	CHECK(a.memtype == 7 && a.global && !a.snp && !a.sh);
+	/* PTE with bit 12 set: an address bit, not PAT -> index 0. */
+	pgt_leaf_attrs(&x, 0, 0x12341001, &a);
+	CHECK(a.memtype == 0 && !a.global);
+	/* 2M leaf 0x40001093: P RW PCD PS(7) PAT(12) -> index 4 + 2 = 6. */
+	pgt_leaf_attrs(&x, 1, 0x40001093, &a);
+	CHECK_EQ(a.memtype, 6);
+	/* SS leaf 0x5873: R W EMT=6 (0x30) IPAT (0x40) SNP (0x800). */
+	pgt_leaf_attrs(&ss, 0, 0x5873, &a);
+	CHECK(a.memtype == 6 && a.ipat && a.snp);
+	/* S1 page 0x10000000000eb7: type 3, AttrIndx 5 (0x14), NS (0x20), AP 10 (0x80),
+	 * SH 2 (0x200), AF (0x400), nG (0x800), Contiguous (bit 52). */
+	pgt_leaf_attrs(&s1, 0, 0x0010000000000eb7ull, &a);
+	CHECK(a.memtype == 5 && a.ns && a.sh == 2 && !a.global && a.contig);
+	/* S2 block 0x4000073d: type 1, MemAttr 0xf (0x3c), S2AP 00, SH 3, AF. */
+	pgt_leaf_attrs(&s2, 1, 0x4000073dull, &a);
+	CHECK(a.memtype == 0xf && a.sh == 3 && !a.contig && !a.ns);
+}
+
 int main(void)
 {
+	test_leaf_attrs();
 	test_geometry();
 	test_s2_start_levels();
 	test_bad_configs();

@@ -109,9 +109,18 @@ static void print_json(FILE *out, const struct pgt_step *st, size_t n, const str
 		perm_string(r->perm, perm);
 		fprintf(out, "{\"result\":\"ok\",\"output\":\"0x%" PRIx64 "\",\"page_size\":%" PRIu64
 			",\"perm\":\"%s\"", r->oa, r->page_size, perm);
-		for (int i = 0; i < 2; i++)
-			if (r->leaf_level[i] >= 0)
-				fprintf(out, ",\"s%d_leaf\":\"0x%" PRIx64 "\"", i + 1, r->leaf[i]);
+		for (int i = 0; i < 2; i++) {
+			const struct pgt_attrs *a = &r->attrs[i];
+
+			if (r->leaf_level[i] < 0)
+				continue;
+			fprintf(out, ",\"s%d_leaf\":\"0x%" PRIx64 "\",\"s%d_attrs\":{\"memtype\":%u,"
+				"\"sh\":%u,\"ipat\":%s,\"snp\":%s,\"global\":%s,\"ns\":%s,"
+				"\"contig\":%s}", i + 1, r->leaf[i], i + 1, a->memtype, a->sh,
+				a->ipat ? "true" : "false", a->snp ? "true" : "false",
+				a->global ? "true" : "false", a->ns ? "true" : "false",
+				a->contig ? "true" : "false");
+		}
 	} else {
 		const struct pgt_fault *f = &r->fault;
 		const struct pgt_fmt *ff = (s2 && f->stage == 2) ? s2 : s1;

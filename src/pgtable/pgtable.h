@@ -145,6 +145,22 @@ struct pgt_fault {
 	                         * entry_ea (the root: the whole concatenated root) */
 };
 
+/* Memory attributes of a leaf, as its format states them (not combined across
+ * stages: the combination rules belong to the models that use them). */
+struct pgt_attrs {
+	uint8_t memtype;        /* x86: PAT index (PAT<<2 | PCD<<1 | PWT); VT-d SS: EMT;
+	                         * LPAE stage 1: AttrIndx; stage 2: MemAttr */
+	uint8_t sh;             /* LPAE shareability (SH) */
+	bool ipat;              /* VT-d SS: ignore PAT */
+	bool snp;               /* VT-d SS: snoop */
+	bool global;            /* x86 G; LPAE stage 1: !nG */
+	bool ns;                /* LPAE stage 1 NS */
+	bool contig;            /* LPAE contiguous hint */
+};
+
+/* Decodes the attributes of the leaf desc found at height. */
+void pgt_leaf_attrs(const struct pgt_fmt *f, unsigned height, uint64_t desc, struct pgt_attrs *a);
+
 struct pgt_result {
 	bool ok;
 	uint64_t oa;            /* output address of the request's byte */
@@ -152,6 +168,7 @@ struct pgt_result {
 	unsigned perm;          /* PGT_PERM_*, stages combined */
 	uint64_t leaf[2];       /* the leaf descriptor of stage 1 and stage 2 (as updated) */
 	int8_t leaf_level[2];   /* their format levels (-1: stage absent) */
+	struct pgt_attrs attrs[2];  /* their attributes (when the level is not -1) */
 	unsigned refs;          /* table entries read */
 	unsigned updates;       /* A/D/AF/dirty writes made */
 	struct pgt_fault fault; /* when !ok (when ok, only fault.reason is set: NONE) */

@@ -679,6 +679,7 @@ int pgt_walk_view(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, ui
 	r->perm = x.perm;
 	r->leaf[stage - 1] = x.leaf;
 	r->leaf_level[stage - 1] = x.level;
+	pgt_leaf_attrs(f, x.height, x.leaf, &r->attrs[stage - 1]);
 	return 0;
 }
 
@@ -718,6 +719,7 @@ int pgt_walk_nested_view(const struct pgt_fmt *s1, uint64_t s1_root, const struc
 		return 0;
 	r->leaf[0] = x1.leaf;
 	r->leaf_level[0] = x1.level;
+	pgt_leaf_attrs(s1, x1.height, x1.leaf, &r->attrs[0]);
 	/* The stage-1 output is a guest-physical address: stage 2 finishes the job. */
 	if (stage_walk(&c, s2, s2_root, x1.oa, access & ~PGT_ACC_USER, 2, &p, &x2))
 		return 0;
@@ -727,6 +729,7 @@ int pgt_walk_nested_view(const struct pgt_fmt *s1, uint64_t s1_root, const struc
 	r->perm = x1.perm & x2.perm;
 	r->leaf[1] = x2.leaf;
 	r->leaf_level[1] = x2.level;
+	pgt_leaf_attrs(s2, x2.height, x2.leaf, &r->attrs[1]);
 	return 0;
 }
 
