@@ -64,38 +64,6 @@ const char *pgt_code_name(const struct pgt_fmt *f, uint16_t code)
 	return "?";
 }
 
-void pgt_leaf_attrs(const struct pgt_fmt *f, unsigned height, uint64_t d, struct pgt_attrs *a)
-{
-	*a = (struct pgt_attrs){ 0 };
-	switch (f->family) {
-	case PGT_X86_FS: {
-		/* PAT is bit 7 in a PTE and bit 12 in a 2M/1G leaf (where 7 is PS). */
-		bool pat = height ? d & X86_PAT_LG : d & X86_PAT_PTE;
-
-		a->memtype = (uint8_t)((pat ? 4 : 0) | ((d & X86_PCD) ? 2 : 0) | ((d & X86_PWT) ? 1 : 0));
-		a->global = d & X86_G;
-		break;
-	}
-	case PGT_VTD_SS:
-		a->memtype = (uint8_t)FIELD_GET(SS_EMT, d);
-		a->ipat = d & SS_IPAT;
-		a->snp = d & SS_SNP;
-		break;
-	case PGT_LPAE_S1:
-		a->memtype = (uint8_t)FIELD_GET(LPAE_ATTRINDX, d);
-		a->sh = (uint8_t)FIELD_GET(LPAE_SH, d);
-		a->global = !(d & LPAE_NG);
-		a->ns = d & LPAE_NS;
-		a->contig = d & LPAE_CONT;
-		break;
-	default:
-		a->memtype = (uint8_t)FIELD_GET(LPAE_MEMATTR, d);
-		a->sh = (uint8_t)FIELD_GET(LPAE_SH, d);
-		a->contig = d & LPAE_CONT;
-		break;
-	}
-}
-
 struct sbuf {
 	char *p;
 	size_t left;

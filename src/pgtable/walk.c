@@ -625,6 +625,45 @@ static __attribute__((noinline)) int stage_walk(struct wctx *c, const struct pgt
 	return stage_walk_inline(c, f, root, ia, acc, stage, p, out, false);
 }
 
+/* Decodes a leaf's attributes; inline so that a walk's result costs a few shifts. */
+static inline void leaf_attrs(const struct pgt_fmt *f, unsigned height, uint64_t d,
+			      struct pgt_attrs *a)
+{
+	*a = (struct pgt_attrs){ 0 };
+	switch (f->family) {
+	case PGT_X86_FS: {
+		/* PAT is bit 7 in a PTE and bit 12 in a 2M/1G leaf (where 7 is PS). */
+		bool pat = height ? d & X86_PAT_LG : d & X86_PAT_PTE;
+
+		a->memtype = (uint8_t)((pat ? 4 : 0) | ((d & X86_PCD) ? 2 : 0) | ((d & X86_PWT) ? 1 : 0));
+		a->global = d & X86_G;
+		break;
+	}
+	case PGT_VTD_SS:
+		a->memtype = (uint8_t)FIELD_GET(SS_EMT, d);
+		a->ipat = d & SS_IPAT;
+		a->snp = d & SS_SNP;
+		break;
+	case PGT_LPAE_S1:
+		a->memtype = (uint8_t)FIELD_GET(LPAE_ATTRINDX, d);
+		a->sh = (uint8_t)FIELD_GET(LPAE_SH, d);
+		a->global = !(d & LPAE_NG);
+		a->ns = d & LPAE_NS;
+		a->contig = d & LPAE_CONT;
+		break;
+	default:
+		a->memtype = (uint8_t)FIELD_GET(LPAE_MEMATTR, d);
+		a->sh = (uint8_t)FIELD_GET(LPAE_SH, d);
+		a->contig = d & LPAE_CONT;
+		break;
+	}
+}
+
+void pgt_leaf_attrs(const struct pgt_fmt *f, unsigned height, uint64_t desc, struct pgt_attrs *a)
+{
+	leaf_attrs(f, height, desc, a);
+}
+
 /* Starts the walk's region caches at the view's last region. */
 static inline void seed_cache(struct wctx *c)
 {
@@ -679,7 +718,7 @@ int pgt_walk_view(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, ui
 	r->perm = x.perm;
 	r->leaf[stage - 1] = x.leaf;
 	r->leaf_level[stage - 1] = x.level;
-	pgt_leaf_attrs(f, x.height, x.leaf, &r->attrs[stage - 1]);
+	leaf_attrs(f, x.height, x.leaf, &r->attrs[stage - 1]);
 	return 0;
 }
 
@@ -719,7 +758,7 @@ int pgt_walk_nested_view(const struct pgt_fmt *s1, uint64_t s1_root, const struc
 		return 0;
 	r->leaf[0] = x1.leaf;
 	r->leaf_level[0] = x1.level;
-	pgt_leaf_attrs(s1, x1.height, x1.leaf, &r->attrs[0]);
+	leaf_attrs(s1, x1.height, x1.leaf, &r->attrs[0]);
 	/* The stage-1 output is a guest-physical address: stage 2 finishes the job. */
 	if (stage_walk(&c, s2, s2_root, x1.oa, access & ~PGT_ACC_USER, 2, &p, &x2))
 		return 0;
@@ -729,7 +768,7 @@ int pgt_walk_nested_view(const struct pgt_fmt *s1, uint64_t s1_root, const struc
 	r->perm = x1.perm & x2.perm;
 	r->leaf[1] = x2.leaf;
 	r->leaf_level[1] = x2.level;
-	pgt_leaf_attrs(s2, x2.height, x2.leaf, &r->attrs[1]);
+	leaf_attrs(s2, x2.height, x2.leaf, &r->attrs[1]);
 	return 0;
 }
 
