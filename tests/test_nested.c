@@ -340,6 +340,105 @@ static void test_arm_s2_faults_on_s1_tables(void)
 	vm_fini(&vm);
 }
 
+/*
+ * Walk caches: a toy paging-structure cache keyed by (stage, height, the input bits
+ * above that table). All guest tables and the data page lie below 4 MiB, so every
+ * stage-2 walk has SL-PML4 and SL-PDPT index 0; the tables (pool at GPA 0x100000)
+ * have SL-PD index 0, the data page (GPA 0x300000) SL-PD index 1.
+ * First walk: the root's GPA takes a full stage-2 walk (4) and fills stage-2 PDPT,
+ * PD and PT (index 0) pointers; PML4E (1); the PDPT, PD and PT GPAs then start at
+ * the cached SL-PT (1 each) before their stage-1 entry (1 each); the output GPA
+ * starts at the cached SL-PD (2) = 4 + 1 + 3 * 2 + 2 = 13, with 3 stage-1 and 4
+ * stage-2 fills. Second walk: stage 1 starts at its cached PT, whose GPA and the
+ * output's both start at their cached SL-PT: 1 + 1 + 1 = 3. Same answer each time.
+ */
+struct toy_psc {
+	unsigned n, lookups, hits;
+	struct { uint8_t stage; unsigned height; uint64_t key, table, acc[2]; } e[64];
+};
+
+static uint64_t psc_key(const struct pgt_fmt *f, unsigned height, uint64_t ia)
+{
+	return ia >> pgt_shift(f, height + 1);
+}
+
+static int toy_lookup(void *ctx, const struct pgt_fmt *f, uint8_t stage, uint64_t ia,
+		      uint64_t *table, uint64_t acc[2])
+{
+	struct toy_psc *c = ctx;
+	int best = -1;
+
+	c->lookups++;
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->e[i].stage == stage && c->e[i].key == psc_key(f, c->e[i].height, ia) &&
+		    (best < 0 || c->e[i].height < c->e[best].height))
+			best = (int)i;
+	}
+	if (best < 0)
+		return -1;
+	c->hits++;
+	*table = c->e[best].table;
+	acc[0] = c->e[best].acc[0];
+	acc[1] = c->e[best].acc[1];
+	return (int)c->e[best].height;
+}
+
+static void toy_fill(void *ctx, const struct pgt_fmt *f, uint8_t stage, unsigned height,
+		     uint64_t ia, uint64_t table, const uint64_t acc[2])
+{
+	struct toy_psc *c = ctx;
+
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->e[i].stage == stage && c->e[i].height == height &&
+		    c->e[i].key == psc_key(f, height, ia))
+			return;
+	if (c->n < 64)
+		c->e[c->n++] = (typeof(c->e[0])){ stage, height, psc_key(f, height, ia), table,
+						  { acc[0], acc[1] } };
+}
+
+static void test_walk_caches(void)
+{
+	const uint64_t va = 0x00007f0000345000;
+	struct toy_psc psc = { 0 };
+	struct pgt_wcache wc = { toy_lookup, toy_fill, &psc };
+	struct pgt_result cold, warm, plain;
+	struct mem_view v;
+	struct vm vm;
+
+	CHECK(vm_init(&vm, "x86-fs4", "vtd-ss4", 0x1000));
+	CHECK_EQ(pgt_map(&vm.s1, vm.gpool, vm.s1_root, va, DATA_GPA, 0x1000,
+			 PGT_PROT_R | PGT_PROT_W | PGT_PROT_U, 0), 0);
+	CHECK_EQ(walk2(&vm, va + 8, PGT_ACC_USER, &plain), 0);
+	mem_view_begin(&v, vm.host);
+	CHECK_EQ(pgt_walk_nested_wc(&vm.s1, vm.s1_root, &vm.s2, vm.s2_root, &v, va + 8,
+				    PGT_ACC_USER, &cold, NULL, &wc), 0);
+	CHECK_EQ(pgt_walk_nested_wc(&vm.s1, vm.s1_root, &vm.s2, vm.s2_root, &v, va + 8,
+				    PGT_ACC_USER, &warm, NULL, &wc), 0);
+	mem_view_end(&v);
+	CHECK(cold.ok && warm.ok);
+	CHECK_EQ(plain.refs, 24);
+	CHECK_EQ(cold.refs, 13);
+	CHECK_EQ(warm.refs, 3);
+	CHECK(cold.oa == plain.oa && warm.oa == plain.oa && warm.perm == plain.perm &&
+	      warm.page_size == plain.page_size && warm.leaf[0] == plain.leaf[0]);
+	CHECK_EQ(psc.n, 3 + 4);
+	CHECK(psc.hits > 0);
+	/* A 1-D walk uses them too. */
+	{
+		struct toy_psc p1 = { 0 };
+		struct pgt_wcache w1 = { toy_lookup, toy_fill, &p1 };
+		struct pgt_result a, b;
+
+		mem_view_begin(&v, vm.host);
+		CHECK_EQ(pgt_walk_wc(&vm.s2, &v, vm.s2_root, DATA_GPA, 0, &a, NULL, &w1), 0);
+		CHECK_EQ(pgt_walk_wc(&vm.s2, &v, vm.s2_root, DATA_GPA, 0, &b, NULL, &w1), 0);
+		mem_view_end(&v);
+		CHECK(a.ok && b.ok && a.oa == b.oa && a.refs == 4 && b.refs == 1);
+	}
+	vm_fini(&vm);
+}
+
 static void test_bad_arguments(void)
 {
 	struct vm vm;
@@ -368,6 +467,7 @@ int main(void)
 	test_vtd_width_faults();
 	test_output_stage2();
 	test_arm_s2_faults_on_s1_tables();
+	test_walk_caches();
 	test_bad_arguments();
 	return check_exit();
 }

@@ -220,6 +220,32 @@ int pgt_walk_nested_view(const struct pgt_fmt *s1, uint64_t s1_root, const struc
 			 uint64_t s2_root, struct mem_view *v, uint64_t ia, unsigned access,
 			 struct pgt_result *r, const struct pgt_trace *trace);
 
+/*
+ * Walk caches (paging-structure caches): a walk asks lookup() for the deepest
+ * cached table on the way to ia at a stage and starts there; it offers every table
+ * pointer it passes to fill(). acc[2] is the permission state accumulated above
+ * that table (the walker's own representation: opaque to the cache, stored and
+ * returned as is). lookup returns the height of the table to read next (below
+ * the root), or -1. Heights and tables are in the stage's table space (IPA/GPA
+ * for a nested stage 1).
+ */
+struct pgt_wcache {
+	int (*lookup)(void *ctx, const struct pgt_fmt *f, uint8_t stage, uint64_t ia,
+		      uint64_t *table, uint64_t acc[2]);
+	void (*fill)(void *ctx, const struct pgt_fmt *f, uint8_t stage, unsigned height,
+		     uint64_t ia, uint64_t table, const uint64_t acc[2]);
+	void *ctx;
+};
+
+/* pgt_walk_view / pgt_walk_nested_view with walk caches (wc may be NULL). */
+int pgt_walk_wc(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, uint64_t ia,
+		unsigned access, struct pgt_result *r, const struct pgt_trace *trace,
+		const struct pgt_wcache *wc);
+int pgt_walk_nested_wc(const struct pgt_fmt *s1, uint64_t s1_root, const struct pgt_fmt *s2,
+		       uint64_t s2_root, struct mem_view *v, uint64_t ia, unsigned access,
+		       struct pgt_result *r, const struct pgt_trace *trace,
+		       const struct pgt_wcache *wc);
+
 /* Names: "not-present", "permission", ... and the format code's name if it has one. */
 const char *pgt_reason_name(enum pgt_reason reason);
 const char *pgt_code_name(const struct pgt_fmt *f, uint16_t code);

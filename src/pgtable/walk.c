@@ -69,6 +69,7 @@ struct wctx {
 	const struct pgt_fmt *s2;      /* nested: stage 2 of the stage-1 walk */
 	uint64_t s2_root;
 	struct rcache rc[2];
+	const struct pgt_wcache *wc;   /* walk caches, or NULL */
 };
 
 /* One stage's answer. */
@@ -389,8 +390,10 @@ static __attribute__((noinline)) bool load_slow(struct wctx *c, uint8_t stage, u
 static __attribute__((always_inline)) inline int
 walk_one(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia, unsigned acc,
 	 uint8_t stage, const struct purpose *p, struct xlate *out, const enum pgt_family fam,
-	 const bool nested)
+	 const bool nested, const bool may_cache)
 {
+	/* Read once into a register: the calls below take c and would force reloads. */
+	const struct pgt_wcache *const wc = may_cache ? c->wc : NULL;
 	const bool lpae = fam == PGT_LPAE_S1 || fam == PGT_LPAE_S2;
 	const struct pgt_trace *const trace = c->trace;
 	struct rcache rc = c->rc[stage - 1];
@@ -414,6 +417,17 @@ walk_one(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia, un
 	if (lpae && unlikely(root & ~f->oa_mask)) {
 		w = (struct where){ 0, 0, root };
 		return fault(c, f, C_ROOT_RANGE, stage, 0, true, ia, &w, p);
+	}
+	if (wc) {
+		uint64_t acc2[2], t;
+		int hh = wc->lookup(wc->ctx, f, stage, ia, &t, acc2);
+
+		if (hh >= 0 && hh < (int)h) {
+			h = (unsigned)hh;
+			table = t;
+			a.all = acc2[0];
+			a.any = acc2[1];
+		}
 	}
 
 	for (;;) {
@@ -480,6 +494,11 @@ walk_one(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia, un
 					return ret;
 			}
 			table = d & f->tbl_addr;
+			if (wc) {
+				uint64_t acc2[2] = { a.all, a.any };
+
+				wc->fill(wc->ctx, f, stage, h - 1, ia, table, acc2);
+			}
 		} else {
 			if (unlikely(!(d & LPAE_VALID))) {
 				why = C_NOT_PRESENT;
@@ -494,6 +513,11 @@ walk_one(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia, un
 				if (fam == PGT_LPAE_S1)     /* stage-2 tables carry no controls */
 					a.any |= d;
 				table = addr;
+				if (wc) {
+					uint64_t acc2[2] = { a.all, a.any };
+
+					wc->fill(wc->ctx, f, stage, h - 1, ia, table, acc2);
+				}
 			} else {
 				/* A page at level 3 is type 0b11 (0b01 is reserved); a block
 				 * (0b01) only where the granule allows one. */
@@ -564,7 +588,7 @@ entry_fault:
 						  uint8_t stage, const struct purpose *p,   \
 						  struct xlate *out)                        \
 	{                                                                                  \
-		return walk_one(c, f, root, ia, acc, stage, p, out, fam, nested);         \
+		return walk_one(c, f, root, ia, acc, stage, p, out, fam, nested, true);   \
 	}
 
 WALKER(walk_x86, PGT_X86_FS, false)
@@ -583,7 +607,7 @@ WALKER(walk_lpae_s2, PGT_LPAE_S2, false)
 static __attribute__((always_inline)) inline int
 stage_walk_inline(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia,
 		  unsigned acc, uint8_t stage, const struct purpose *p, struct xlate *out,
-		  const bool expand)
+		  const bool expand, const bool may_cache)
 {
 	const bool nested = stage == 1 && c->s2;
 
@@ -592,21 +616,25 @@ stage_walk_inline(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64
 
 		switch (f->family) {
 		case PGT_X86_FS:
-			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_X86_FS, false)
+			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_X86_FS, false,
+						 may_cache)
 				     : (nested ? walk_x86_nested : walk_x86)(c, f, root, ia, acc, stage,
 									     p, out);
 			break;
 		case PGT_VTD_SS:
-			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_VTD_SS, false)
+			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_VTD_SS, false,
+						 may_cache)
 				     : walk_ss(c, f, root, ia, acc, stage, p, out);
 			break;
 		case PGT_LPAE_S1:
-			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_LPAE_S1, false)
+			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_LPAE_S1, false,
+						 may_cache)
 				     : (nested ? walk_lpae_s1_nested : walk_lpae_s1)(c, f, root, ia, acc,
 										     stage, p, out);
 			break;
 		default:
-			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_LPAE_S2, false)
+			ret = expand ? walk_one(c, f, root, ia, acc, stage, p, out, PGT_LPAE_S2, false,
+						 may_cache)
 				     : walk_lpae_s2(c, f, root, ia, acc, stage, p, out);
 			break;
 		}
@@ -622,7 +650,7 @@ static __attribute__((noinline)) int stage_walk(struct wctx *c, const struct pgt
 						uint8_t stage, const struct purpose *p,
 						struct xlate *out)
 {
-	return stage_walk_inline(c, f, root, ia, acc, stage, p, out, false);
+	return stage_walk_inline(c, f, root, ia, acc, stage, p, out, false, true);
 }
 
 /* Decodes a leaf's attributes; inline so that a walk's result costs a few shifts. */
@@ -697,10 +725,13 @@ static bool bad_access(unsigned access)
 	       ((access & PGT_ACC_WRITE) && (access & PGT_ACC_EXEC));
 }
 
-int pgt_walk_view(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, uint64_t ia,
-		  unsigned access, struct pgt_result *r, const struct pgt_trace *trace)
+/* One-stage walks; inline so that wc == NULL folds away in pgt_walk_view. */
+static __attribute__((always_inline)) inline int
+walk_view(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, uint64_t ia,
+	  unsigned access, struct pgt_result *r, const struct pgt_trace *trace,
+	  const struct pgt_wcache *wc)
 {
-	struct wctx c = { .v = v, .trace = trace, .r = r };
+	struct wctx c = { .v = v, .trace = trace, .r = r, .wc = wc };
 	struct purpose p = { 0 };
 	struct xlate x = { 0 };
 	uint8_t stage = (f->family == PGT_VTD_SS || f->family == PGT_LPAE_S2) ? 2 : 1;
@@ -710,7 +741,7 @@ int pgt_walk_view(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, ui
 	result_init(r);
 	seed_cache(&c);
 	root &= ~(pgt_root_align(f) - 1);
-	if (stage_walk_inline(&c, f, root, ia, access, stage, &p, &x, true))
+	if (stage_walk_inline(&c, f, root, ia, access, stage, &p, &x, true, wc != NULL))
 		return 0;
 	r->ok = true;
 	r->oa = x.oa;
@@ -720,6 +751,19 @@ int pgt_walk_view(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, ui
 	r->leaf_level[stage - 1] = x.level;
 	leaf_attrs(f, x.height, x.leaf, &r->attrs[stage - 1]);
 	return 0;
+}
+
+int pgt_walk_view(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, uint64_t ia,
+		  unsigned access, struct pgt_result *r, const struct pgt_trace *trace)
+{
+	return walk_view(f, v, root, ia, access, r, trace, NULL);
+}
+
+int pgt_walk_wc(const struct pgt_fmt *f, struct mem_view *v, uint64_t root, uint64_t ia,
+		unsigned access, struct pgt_result *r, const struct pgt_trace *trace,
+		const struct pgt_wcache *wc)
+{
+	return walk_view(f, v, root, ia, access, r, trace, wc);
 }
 
 int pgt_walk(const struct pgt_fmt *f, struct mem_space *s, uint64_t root, uint64_t ia,
@@ -744,7 +788,16 @@ int pgt_walk_nested_view(const struct pgt_fmt *s1, uint64_t s1_root, const struc
 			 uint64_t s2_root, struct mem_view *v, uint64_t ia, unsigned access,
 			 struct pgt_result *r, const struct pgt_trace *trace)
 {
-	struct wctx c = { .v = v, .trace = trace, .r = r, .s2 = s2, .s2_root = s2_root };
+	return pgt_walk_nested_wc(s1, s1_root, s2, s2_root, v, ia, access, r, trace, NULL);
+}
+
+int pgt_walk_nested_wc(const struct pgt_fmt *s1, uint64_t s1_root, const struct pgt_fmt *s2,
+		       uint64_t s2_root, struct mem_view *v, uint64_t ia, unsigned access,
+		       struct pgt_result *r, const struct pgt_trace *trace,
+		       const struct pgt_wcache *wc)
+{
+	struct wctx c = { .v = v, .trace = trace, .r = r, .s2 = s2, .s2_root = s2_root,
+			  .wc = wc };
 	struct purpose p = { 0 };
 	struct xlate x1, x2;
 
