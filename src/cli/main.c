@@ -11,6 +11,8 @@ static const struct {
 } commands[] = {
 	{ "walk", cli_walk, "translate an address through a table image, showing every reference" },
 	{ "demo", cli_demo, "build example tables for every format pair and walk them" },
+	{ "vtd-translate", cli_vtd_translate,
+	  "translate a request through a scalable-mode VT-d table image" },
 };
 
 static void usage(FILE *f)
