@@ -15,11 +15,18 @@
 static unsigned check_failures;
 static unsigned check_count;
 
+static inline void check_note(int passed)
+{
+	__atomic_fetch_add(&check_count, 1, __ATOMIC_RELAXED);
+	if (!passed)
+		__atomic_fetch_add(&check_failures, 1, __ATOMIC_RELAXED);
+}
+
 #define CHECK(cond)                                                                     \
 	do {                                                                            \
-		check_count++;                                                          \
-		if (!(cond)) {                                                          \
-			check_failures++;                                               \
+		int check_ok_ = !!(cond);                                               \
+		check_note(check_ok_);                                                  \
+		if (!check_ok_) {                                                       \
 			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
 		}                                                                       \
 	} while (0)
@@ -27,9 +34,8 @@ static unsigned check_count;
 #define CHECK_EQ(a, b)                                                                  \
 	do {                                                                            \
 		uint64_t check_a_ = (uint64_t)(a), check_b_ = (uint64_t)(b);           \
-		check_count++;                                                          \
+		check_note(check_a_ == check_b_);                                       \
 		if (check_a_ != check_b_) {                                             \
-			check_failures++;                                               \
 			fprintf(stderr, "%s:%d: %s == %s failed: 0x%" PRIx64 " != 0x%" PRIx64 "\n", \
 				__FILE__, __LINE__, #a, #b, check_a_, check_b_);        \
 		}                                                                       \
@@ -38,9 +44,9 @@ static unsigned check_count;
 /* For context in loops: prints once per failing iteration. */
 #define CHECK_MSG(cond, ...)                                                            \
 	do {                                                                            \
-		check_count++;                                                          \
-		if (!(cond)) {                                                          \
-			check_failures++;                                               \
+		int check_ok_ = !!(cond);                                               \
+		check_note(check_ok_);                                                  \
+		if (!check_ok_) {                                                       \
 			fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
 			fprintf(stderr, __VA_ARGS__);                                   \
 			fputc('\n', stderr);                                            \
