@@ -149,7 +149,7 @@ struct dev_dma_report {
  * the device TLB and ATS when ATS is enabled, else untranslated through the
  * IOMMU), copying through mem/. Returns 0 when the DMA ran (success or a reported
  * failure in *rep), -EINVAL for a bad request (PASID without the capability
- * enabled, exec without write... as dev.c documents), -ENODEV when detached.
+ * enabled, exec together with write... as dev.c documents), -ENODEV when detached.
  */
 int dev_dma(struct dev_ep *ep, const struct dev_dma *d, struct dev_dma_report *rep);
 
@@ -157,9 +157,13 @@ int dev_dma(struct dev_ep *ep, const struct dev_dma *d, struct dev_dma_report *r
 
 /*
  * Device-TLB invalidation: drop cached translations overlapping
- * [addr, addr + size) for pasid (all PASIDs when global; requests without PASID
- * when !pasid_valid). size is a power of two >= 4 KiB, addr aligned to it;
- * size 0 with addr 0 means everything. Returns the number of entries dropped.
+ * [addr, addr + size) for pasid (every PASID-tagged entry when global). Without
+ * a PASID (!pasid_valid) the request covers every entry in the range, with or
+ * without PASID, as a PCIe invalidation without a PASID prefix does. size is a
+ * power of two >= 4 KiB, addr aligned to it; size 0 with addr 0 means everything.
+ * Returns the number of entries dropped. Blocks until DMAs in flight that might
+ * use a dropped entry have finished: never call it holding a lock that the
+ * port's translate takes.
  */
 unsigned dev_ep_atc_invalidate(struct dev_ep *ep, bool pasid_valid, uint32_t pasid, bool global,
 			       uint64_t addr, uint64_t size);
