@@ -19,7 +19,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: vsva COMMAND [OPTIONS]   (vsva COMMAND --help for its options)\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv)

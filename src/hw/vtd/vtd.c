@@ -30,7 +30,9 @@ static bool config_ok(const struct vtd_config *c)
 {
 	if (c->haw < 32 || c->haw > 52 || !c->sagaw || (c->sagaw & ~(BIT(1) | BIT(2) | BIT(3))))
 		return false;
-	if (c->pasid_bits > 20 || c->nfr < 1 || c->nfr > 256 || c->mamv > 63)
+	/* Fault records sit from VTD_FRCD_BASE up to the VCMD registers at 0xe00. */
+	if (c->pasid_bits > 20 || c->nfr < 1 || c->nfr > (VTD_VCMD - VTD_FRCD_BASE) / 16 ||
+	    c->mamv > 63)
 		return false;
 	if (!c->flts && !c->slts)
 		return false;                   /* scalable mode translates somehow */

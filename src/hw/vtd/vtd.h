@@ -34,7 +34,7 @@ struct vtd_config {
 	bool prs, dt, sc, srs, ers, eafs, slads, smpwcs, pds, vcs, rps, rprivs;
 	bool psi;
 	unsigned mamv;           /* largest address mask for page-selective invalidation */
-	unsigned nfr;            /* fault recording registers (1..256) */
+	unsigned nfr;            /* fault recording registers (1..192) */
 	/* Caches: entries (a power of two, 0 = none) and ways. */
 	unsigned cc_entries, cc_ways;         /* context cache */
 	unsigned pc_entries, pc_ways;         /* PASID cache */

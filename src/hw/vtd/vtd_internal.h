@@ -22,6 +22,10 @@
 #include "hw/vtd/vtd.h"
 #include "hw/vtd/vtd_regs.h"
 
+/* xlate.c */
+#include "pgtable/pgtable.h"
+struct vtd_fault;
+
 struct vtd {
 	struct vtd_config cfg;
 	struct mem_space *mem;
@@ -66,6 +70,25 @@ struct vtd {
 	_Atomic uint64_t faults_recorded, faults_suppressed, faults_overflow;
 	_Atomic uint64_t descriptors[16];
 	_Atomic uint64_t page_requests, prq_overflow, stale_hits;
+
+	/* regs.c/qi.c/prq.c */
+	/* (L) A thread is processing the invalidation queue. It drops the lock around
+	 * device-TLB invalidations (dev_ep_atc_invalidate waits for DMAs that may be
+	 * recording a fault under the lock); meanwhile others leave the queue to it. */
+	bool qi_busy;
+	unsigned qi_epoch;               /* (L) bumped whenever QIE changes (the queue resets) */
+
+	/* xlate.c */
+	/* Page-table formats, built on the first walk (xl_fmt_state: 0 not built, 1 being
+	 * built, 2 ready), indexed as xlate.c's fs_fmt() and ss_fmt() say. */
+	_Atomic unsigned xl_fmt_state;
+	struct pgt_fmt xl_fs[16];        /* levels 4/5 x NXE x WPE x SMEP */
+	struct pgt_fmt xl_ss[12];        /* levels 3/4/5 x SLADE x SLEE */
+	_Atomic unsigned xl_iotlb_sizes; /* bit 0: a 2M, bit 1: a 1G IOTLB entry was filled */
+	/* Called with every fault the translation and page-request paths hand to
+	 * vtd_record_fault(), just before (tests and the CLI; set while idle). */
+	void (*xl_fault_tap)(void *ctx, const struct vtd_fault *f);
+	void *xl_fault_tap_ctx;
 };
 
 /* vtd.c */
@@ -119,11 +142,34 @@ unsigned vtd_inv_piotlb(struct vtd *v, bool page, uint16_t did, uint32_t pasid, 
 /* Everything (SRTP with ESRTPS, TE cleared on an SMTS unit). */
 void vtd_inv_all(struct vtd *v);
 
+/* xlate.c */
+/* One translation with no cache looked up or filled, reporting every structure word
+ * read (what: "root-entry.lo", "context[1]", "pasid-dir", "pasid-entry[0]"..., pgs
+ * NULL) and every page-table reference (what "page-table", pgs the walker's step).
+ * Faults are recorded as vtd_translate() records them. */
+void vtd_translate_trace(struct vtd *v, const struct dev_txn *t, struct dev_xlate *x,
+			 void (*step)(void *ctx, const char *what, uint64_t pa, uint64_t val,
+				      const struct pgt_step *pgs),
+			 void *ctx);
+/* "SPT.2" etc. for a scalable-mode fault reason, and a one-line description. */
+const char *vtd_fault_name(uint8_t reason);
+const char *vtd_fault_text(uint8_t reason);
+
 /* ---- qi.c ------------------------------------------------------------------------------ */
 
 /* Processes descriptors from IQH towards IQT while QI is enabled and no error
  * stops the queue. Caller holds the lock. */
 void vtd_qi_process_locked(struct vtd *v);
+
+/* regs.c/qi.c/prq.c */
+/* Note on vtd_qi_process_locked(): it releases and retakes v->lock around each
+ * device-TLB invalidation (the endpoint waits for DMAs whose translations may
+ * record faults), so callers make it their last step under the lock. */
+/* The range a device-TLB invalidation (types 0x3 and 0x8) covers: addr is the
+ * descriptor's ADDR field (qw1 bits 63:12), s its S bit. Gives a power-of-two
+ * size >= 4 KiB and the base aligned to it, or base 0 and size 0 for the whole
+ * address space (dev_ep_atc_invalidate's "everything"). */
+void vtd_devtlb_decode(uint64_t addr, bool s, uint64_t *base, uint64_t *size);
 
 /* ---- prq.c ----------------------------------------------------------------------------- */
 
