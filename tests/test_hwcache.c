@@ -151,6 +151,7 @@ struct race {
 	struct hwc *c;
 	volatile int stop;
 	unsigned long hits;
+	unsigned long lookups;       /* published every 256, so the writer sees progress */
 };
 
 static void *race_reader(void *arg)
@@ -158,8 +159,11 @@ static void *race_reader(void *arg)
 	struct race *r = arg;
 	unsigned long hits = 0;
 
-	for (uint64_t i = 0; !__atomic_load_n(&r->stop, __ATOMIC_RELAXED); i++)
+	for (uint64_t i = 0; !__atomic_load_n(&r->stop, __ATOMIC_RELAXED); i++) {
 		hits += lookup(r->c, i % 97);
+		if (i % 256 == 255)
+			__atomic_add_fetch(&r->lookups, 256, __ATOMIC_RELAXED);
+	}
 	__atomic_add_fetch(&r->hits, hits, __ATOMIC_RELAXED);
 	return NULL;
 }
@@ -171,7 +175,12 @@ static void test_race(void)
 
 	for (int i = 0; i < 2; i++)
 		pthread_create(&t[i], NULL, race_reader, &r);
-	for (unsigned round = 0; round < 20000; round++) {
+	/* Keep writing until the readers have really run alongside (a loaded
+	 * machine may not schedule them during a fixed number of rounds). */
+	for (unsigned round = 0;
+	     round < 20000 || (__atomic_load_n(&r.lookups, __ATOMIC_RELAXED) < 100000 &&
+			       round < 50000000);
+	     round++) {
 		fill(r.c, round % 97);
 		if (round % 64 == 0)
 			hwc_invalidate(r.c, match_even, NULL);
