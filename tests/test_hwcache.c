@@ -1,7 +1,8 @@
 /* tests/test_hwcache.c — the set-associative cache of the hardware models:
  * geometry rules, hits and misses, LRU replacement (never a wholesale clear),
- * invalidation by predicate, fills dropped after a racing invalidation, and
- * readers racing writers without ever seeing a torn entry.
+ * invalidation by predicate, fills dropped after a racing invalidation,
+ * readers racing writers without ever seeing a torn entry, and the statistics
+ * counters staying exact with more threads than owned slots.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -196,11 +197,49 @@ static void test_race(void)
 	hwc_free(r.c);
 }
 
+/*
+ * The counters every cache statistic is made of: a thread owns a slot and adds
+ * with a plain load and store, threads beyond the owned slots share one with
+ * atomic adds, and an exiting thread's slot goes to the next thread. More
+ * threads than slots, in rounds (slots change hands), and no add may be lost.
+ */
+#define PC_THREADS 40
+#define PC_ADDS    20000
+
+static struct pcounter pc_counter;
+
+static void *pc_adder(void *arg)
+{
+	for (unsigned i = 0; i < PC_ADDS; i++)
+		pcounter_add(&pc_counter, 1 + (i & 1));
+	return arg;
+}
+
+static void test_pcounter(void)
+{
+	uint64_t want = 0;
+
+	pcounter_reset(&pc_counter);
+	for (unsigned round = 0; round < 4; round++) {
+		pthread_t t[PC_THREADS];
+
+		for (unsigned i = 0; i < PC_THREADS; i++)
+			CHECK_EQ(pthread_create(&t[i], NULL, pc_adder, NULL), 0);
+		for (unsigned i = 0; i < PC_THREADS; i++)
+			pthread_join(t[i], NULL);
+		want += (uint64_t)PC_THREADS * (PC_ADDS / 2) * 3;
+		CHECK_EQ(pcounter_read(&pc_counter), want);
+	}
+	/* This thread's slot is an owned one or the shared one, never beyond. */
+	CHECK(pcounter_shard() < PCOUNTER_SHARDS);
+}
+
 int main(void)
 {
 	test_geometry();
 	test_lru();
 	test_invalidate();
 	test_race();
+	test_pcounter();
 	return check_exit();
 }

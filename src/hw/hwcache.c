@@ -8,6 +8,8 @@
 
 #include "util/bits.h"
 
+static _Atomic uint64_t next_uid = 1;
+
 struct hwc *hwc_new(const char *name, unsigned entries, unsigned ways)
 {
 	struct hwc *c;
@@ -24,6 +26,7 @@ struct hwc *hwc_new(const char *name, unsigned entries, unsigned ways)
 	c->ways = ways;
 	c->nsets = entries / ways;
 	c->set_mask = c->nsets ? c->nsets - 1 : 0;
+	c->uid = atomic_fetch_add_explicit(&next_uid, 1, memory_order_relaxed);
 	atomic_init(&c->epoch, 1);
 	if (c->nsets) {
 		c->sets = aligned_alloc(64, sizeof(*c->sets) * c->nsets);

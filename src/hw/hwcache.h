@@ -19,6 +19,14 @@
  * advances the cache's epoch, a hit stamps its entry with the current epoch, the
  * victim is an invalid way or the way with the oldest stamp. Nothing is ever
  * cleared because the cache is full.
+ *
+ * Versions, for a model that keeps results derived from lookups elsewhere (the
+ * VT-d unit's per-thread front cache of whole translations): the cache's state
+ * changes only by fills (each advances the epoch) and invalidations (each
+ * advances the generation), so while hwc_version() has not changed, every entry
+ * holds what it held, nothing was evicted, and every stamp a lookup wrote is
+ * still the current epoch: the same lookup would find the same entry and leave
+ * the same state. A cache's uid tells apart caches that reuse an address.
  */
 #ifndef VSVA_HW_HWCACHE_H
 #define VSVA_HW_HWCACHE_H
@@ -54,6 +62,7 @@ struct hwc {
 	unsigned set_mask;
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t gen;            /* invalidation generation */
+	uint64_t uid;                    /* unique in the process, never reused */
 	struct hwc_set *sets;
 	struct hwc_entry *entries;       /* set s, way w at entries[s * ways + w] */
 	struct hwc_stats stats;
@@ -103,6 +112,16 @@ static inline void hwc_count_miss(struct hwc *c)
 static inline uint64_t hwc_gen(struct hwc *c)
 {
 	return atomic_load_explicit(&c->gen, memory_order_seq_cst);
+}
+
+/* Advances on every fill and every invalidation (epoch + generation: both only
+ * grow, so the sum changes whenever either does). Acquire: read before lookups
+ * whose results are remembered under it, the version must not be read after
+ * them, or results older than a fill could be tagged with its version. */
+static inline uint64_t hwc_version(const struct hwc *c)
+{
+	return atomic_load_explicit(&c->epoch, memory_order_acquire) +
+	       atomic_load_explicit(&c->gen, memory_order_acquire);
 }
 
 /* Inserts (or refreshes) tag -> val unless an invalidation began after gen was
