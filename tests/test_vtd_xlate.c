@@ -34,6 +34,8 @@
 #include "dev/dev.h"
 #include "hw/vtd/vtd_internal.h"
 #include "mem/mem.h"
+#include "pgtable/vtd_ss.h"
+#include "pgtable/x86_fs.h"
 
 #define RAM_SIZE  0x1000000ull
 #define ROOT      0x10000ull
@@ -1751,6 +1753,272 @@ static void test_checker(void)
 	vtd_free(v);
 }
 
+/* ---- the front cache against the full path ----------------------------------------------- */
+
+/*
+ * The unit answers repeated hits from a per-thread front cache (xlate.c) unless
+ * the checker is on, when every hit takes the full path. Two units on two copies
+ * of the same memory, one of each kind, get the same random stream: phases that
+ * repeat a few requests (hits, served by the front cache on one side), with table
+ * and structure changes made as software must make them, and invalidations of
+ * every kind in between; with small caches, so that fills evict, and with the
+ * default sizes. Every answer and every statistic must be the same: the front
+ * cache may not change what the unit does, counts, evicts or keeps.
+ */
+static struct mem_space *fe_ms[2];
+
+static void fe_put(uint64_t pa, uint64_t val)
+{
+	for (int i = 0; i < 2; i++)
+		if (mem_store64(fe_ms[i], pa, val))
+			die("mem_store64");
+}
+
+/*
+ * The checker's re-walks make the A/D updates a miss would make, so a unit with
+ * the checker on changes its memory where one without does not, and A/D updates
+ * cost walks (a nested one translates the entry's GPA for writing) and change
+ * what the paging-structure caches hold. With every A and D bit already set in
+ * the tables the walks pass, memory never changes but by fe_put(), and the two
+ * units must agree exactly.
+ */
+static void fe_preset_ad(void)
+{
+	/* Table pages: A in every present entry, D in leaves. */
+	static const struct { uint64_t pa, pages, a, d; bool leaves; } t[] = {
+		{ 0x200000, 3, X86_A, X86_D, false },      /* first stage, 4 levels */
+		{ 0x203000, 1, X86_A, X86_D, true },
+		{ 0x300000, 4, X86_A, X86_D, false },      /* 5 levels (PDPTE 1 is PS) */
+		{ 0x601000, 3, X86_A, X86_D, false },      /* the nested guest's */
+		{ 0x604000, 1, X86_A, X86_D, true },
+		{ 0x110000, 3, SS_A, SS_D, false },        /* second stage with SLADE */
+		{ 0x113000, 1, SS_A, SS_D, true },
+	};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(t); i++)
+		for (uint64_t pa = t[i].pa; pa < t[i].pa + t[i].pages * 0x1000; pa += 8) {
+			uint64_t e;
+
+			for (int m = 0; m < 2; m++) {
+				if (mem_load64(fe_ms[m], pa, &e))
+					die("mem_load64");
+				if (!(e & (t[i].a == X86_A ? X86_P : SS_R | SS_W)))
+					continue;       /* not present */
+				e |= t[i].a;
+				if (t[i].leaves || (e & BIT(7)))    /* PS: a large leaf */
+					e |= t[i].d;
+				if (mem_store64(fe_ms[m], pa, e))
+					die("mem_store64");
+			}
+		}
+}
+
+static uint64_t fe_rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+struct fe_req {
+	uint16_t sid;
+	int pasid;
+	unsigned flags;
+	uint64_t addr;
+};
+
+static void fe_random_req(uint64_t *seed, struct fe_req *q)
+{
+	/* 00:10.1 is set up as 00:02.0; 00:03.0 has RID_PASID 5 with RID_PRIV. */
+	static const uint16_t sids[] = { DEV_A, DEV_B, DEV_H };
+	static const int pasids[] = { NOPASID, NOPASID, 0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 };
+	static const uint64_t addrs[] = {
+		IOVA_SS, 0x12346000, 0x12347000, 0x212345, 0x3ffff8, 0x13000010, VA_FS,
+		VA_FS + 0x1000, VA_FS + 0x2000, 0x7f1234560000ull, 0xff00000040201abcull,
+		0x7ffffffabc, 0x0009000000001000ull, 0x1000, 0x2000, 0x123456, 0x7e8000000000ull,
+	};
+	static const unsigned flags[] = { 0, 0, 0, F_W, F_W, F_X, F_PRIV, F_PRIV | F_W,
+					  F_PRIV | F_X, F_ATS, F_ATS | F_W, F_TRANSL };
+
+	q->sid = sids[fe_rnd(seed) % ARRAY_SIZE(sids)];
+	q->pasid = pasids[fe_rnd(seed) % ARRAY_SIZE(pasids)];
+	q->flags = flags[fe_rnd(seed) % ARRAY_SIZE(flags)];
+	q->addr = addrs[fe_rnd(seed) % ARRAY_SIZE(addrs)] + (fe_rnd(seed) & 0xff8);
+}
+
+/* A change as software makes it, with the invalidations it needs, on both units. */
+static void fe_event(struct vtd *v[2], uint64_t *seed, unsigned *state)
+{
+	unsigned e = (unsigned)(fe_rnd(seed) % 10);
+
+	switch (e) {
+	case 0: {       /* the SL-PTE of IOVA 0x12346000 moves; its page is invalidated */
+		uint64_t pa = (*state ^= 1) & 1 ? 0x7656003 : 0x7655003;
+		bool ih = fe_rnd(seed) & 1;
+
+		fe_put(0x103a30, pa);
+		for (int i = 0; i < 2; i++)
+			vtd_inv_iotlb(v[i], VTD_IOTLB_PAGE, 1, 0x12346000, 0, ih);
+		break;
+	}
+	case 1: {       /* the FS PTE of VA_FS + 0x1000 (PASIDs 5, 12, 13) changes */
+		uint64_t pte = (*state ^= 2) & 2 ? 0x89abd065 : 0x89abd067;
+
+		fe_put(0x203b40, pte);
+		for (int i = 0; i < 2; i++) {
+			vtd_inv_piotlb(v[i], true, 2, 5, VA_FS + 0x1000, 0, true);
+			vtd_inv_piotlb(v[i], false, 9, 12, 0, 0, false);
+			vtd_inv_piotlb(v[i], false, 10, 13, 0, 0, false);
+		}
+		break;
+	}
+	case 2: {       /* 00:03.0's context entry comes and goes; the context cache is told */
+		fe_put(CE_B, (*state ^= 4) & 4 ? 0 : DIR | 0x1);
+		for (int i = 0; i < 2; i++)
+			vtd_inv_context(v[i], false, DEV_B, 0);
+		break;
+	}
+	case 3: {       /* PASID 12's entry comes and goes; the PASID cache is told */
+		fe_put(PE(12), (*state ^= 8) & 8 ? 0 : 0x41);
+		for (int i = 0; i < 2; i++)
+			vtd_inv_pasid_cache(v[i], VTD_PC_PASID, 9, 12);
+		break;
+	}
+	case 4:
+		for (int i = 0; i < 2; i++)
+			vtd_inv_iotlb(v[i], VTD_IOTLB_DOMAIN, 1 + (unsigned)(*seed % 4), 0, 0, false);
+		break;
+	case 5:
+		for (int i = 0; i < 2; i++)
+			vtd_inv_iotlb(v[i], VTD_IOTLB_GLOBAL, 0, 0, 0, false);
+		break;
+	case 6:
+		for (int i = 0; i < 2; i++)
+			vtd_inv_pasid_cache(v[i], VTD_PC_DOMAIN, 1 + (unsigned)(*seed % 10), 0);
+		break;
+	case 7:
+		for (int i = 0; i < 2; i++)
+			vtd_inv_context(v[i], true, 0, 0);
+		break;
+	case 8:
+		for (int i = 0; i < 2; i++)
+			vtd_inv_piotlb(v[i], true, 2, 5, VA_FS, 0, false);
+		break;
+	default:
+		for (int i = 0; i < 2; i++)
+			vtd_inv_iotlb(v[i], VTD_IOTLB_PAGE, 1, 0x12345000, 0, false);
+		break;
+	}
+}
+
+static void fe_compare_stats(struct vtd *v[2], unsigned phase)
+{
+	struct vtd_stats a, b;
+
+	vtd_get_stats(v[0], &a);
+	vtd_get_stats(v[1], &b);
+	CHECK_MSG(!memcmp(&a.cc, &b.cc, sizeof(a.cc)) && !memcmp(&a.pc, &b.pc, sizeof(a.pc)) &&
+			  !memcmp(&a.iotlb, &b.iotlb, sizeof(a.iotlb)) &&
+			  !memcmp(&a.fspsc, &b.fspsc, sizeof(a.fspsc)) &&
+			  !memcmp(&a.sspsc, &b.sspsc, sizeof(a.sspsc)) &&
+			  a.translations == b.translations && a.walks == b.walks &&
+			  a.walk_refs == b.walk_refs && !memcmp(a.faults, b.faults, sizeof(a.faults)),
+		  "phase %u: full path: %" PRIu64 " translations, iotlb %" PRIu64 "/%" PRIu64 "/%"
+		  PRIu64 "/%" PRIu64 ", cc %" PRIu64 "/%" PRIu64 ", pc %" PRIu64 "/%" PRIu64
+		  ", walks %" PRIu64 "; front: %" PRIu64 ", iotlb %" PRIu64 "/%" PRIu64 "/%" PRIu64
+		  "/%" PRIu64 ", cc %" PRIu64 "/%" PRIu64 ", pc %" PRIu64 "/%" PRIu64 ", walks %"
+		  PRIu64, phase, a.translations, a.iotlb.hits, a.iotlb.misses, a.iotlb.fills,
+		  a.iotlb.evictions, a.cc.hits, a.cc.misses, a.pc.hits, a.pc.misses, a.walks,
+		  b.translations, b.iotlb.hits, b.iotlb.misses, b.iotlb.fills, b.iotlb.evictions,
+		  b.cc.hits, b.cc.misses, b.pc.hits, b.pc.misses, b.walks);
+	CHECK_EQ(a.stale_hits + b.stale_hits, 0);
+	CHECK_EQ(hwc_count_valid(v[0]->iotlb), hwc_count_valid(v[1]->iotlb));
+	CHECK_EQ(hwc_count_valid(v[0]->cc), hwc_count_valid(v[1]->cc));
+	CHECK_EQ(hwc_count_valid(v[0]->pc), hwc_count_valid(v[1]->pc));
+}
+
+/* small: caches that evict all the time, else the default sizes (most repeats are
+ * then answered by the front cache). */
+static void test_front_equivalence(bool small)
+{
+	struct vtd_config c;
+	struct vtd *v[2];
+	uint64_t seed = small ? 0x9e3779b97f4a7c15ull : 0x2545f4914f6cdd1dull;
+	unsigned state = 0, answers = 0, mismatches = 0;
+
+	vtd_config_default(&c);
+	if (small) {
+		c.cc_entries = 2;       /* three SIDs: the context cache evicts too */
+		c.cc_ways = 2;
+		c.pc_entries = 8;
+		c.pc_ways = 2;
+		c.iotlb_entries = 16;
+		c.iotlb_ways = 4;
+		c.fspsc_entries = 8;
+		c.sspsc_entries = 8;
+		c.psc_ways = 2;
+	}
+	if (ms)
+		mem_space_free(ms);
+	for (int i = 0; i < 2; i++) {
+		/* v[0]: checker on, so every hit takes the full path (no report is
+		 * expected: software here invalidates what it changes). v[1]: off. */
+		ms = NULL;
+		fresh_memory();
+		fe_ms[i] = ms;
+		c.checker = i == 0;
+		v[i] = unit(&c);
+		vtd_set_stale_cb(v[i], stale_cb, NULL);
+	}
+	fe_preset_ad();
+	nstales = 0;
+	for (unsigned phase = 0; phase < 3000; phase++) {
+		struct fe_req q[8];
+		unsigned n = 1 + (unsigned)(fe_rnd(&seed) % 8);
+		unsigned rounds = 1 + (unsigned)(fe_rnd(&seed) % 12);
+
+		for (unsigned i = 0; i < n; i++)
+			fe_random_req(&seed, &q[i]);
+		for (unsigned r = 0; r < rounds; r++) {
+			for (unsigned i = 0; i < n; i++) {
+				const struct fe_req *rq = &q[(i + r) % n];
+				struct dev_xlate a = tx(v[0], rq->sid, rq->pasid, rq->flags, rq->addr);
+				struct dev_xlate b = tx(v[1], rq->sid, rq->pasid, rq->flags, rq->addr);
+				bool same = a.status == b.status && a.fault_reason == b.fault_reason &&
+					    (a.status != DEV_XLATE_OK ||
+					     (a.pa == b.pa && a.size == b.size &&
+					      a.page_base == b.page_base && a.r == b.r && a.w == b.w &&
+					      a.x == b.x && a.priv == b.priv));
+
+				answers++;
+				if (!same && mismatches++ < 5)
+					fprintf(stderr, "phase %u: sid 0x%x pasid %d flags 0x%x addr 0x%"
+						PRIx64 ": full path status %d reason 0x%x pa 0x%" PRIx64
+						", front status %d reason 0x%x pa 0x%" PRIx64 "\n", phase,
+						rq->sid, rq->pasid, rq->flags, rq->addr, a.status,
+						a.fault_reason, a.pa, b.status, b.fault_reason, b.pa);
+			}
+		}
+		for (unsigned e = (unsigned)(fe_rnd(&seed) % 3); e > 0; e--)
+			fe_event(v, &seed, &state);
+		if (phase % 500 == 499)
+			fe_compare_stats(v, phase);
+		tap_reset();
+	}
+	fe_compare_stats(v, 3000);
+	CHECK_EQ(mismatches, 0);
+	CHECK_EQ(nstales, 0);
+	printf("front cache (%s caches): %u answers compared with the full path\n",
+	       small ? "small" : "default", answers);
+	for (int i = 0; i < 2; i++) {
+		vtd_free(v[i]);
+		mem_space_free(fe_ms[i]);
+	}
+	ms = NULL;
+	fresh_memory();
+}
+
 /* ---- concurrency ------------------------------------------------------------------------ */
 
 #define CT_THREADS 4
@@ -1821,7 +2089,9 @@ static void *ct_writer(void *arg)
 	return NULL;
 }
 
-static void test_concurrency(void)
+/* With the checker off, hits are served by the per-thread front cache of whole
+ * translations (xlate.c): the same race, every answer legal, the counts exact. */
+static void test_concurrency(bool checker)
 {
 	pthread_t r[CT_THREADS], w;
 	struct vtd_config c;
@@ -1836,12 +2106,15 @@ static void test_concurrency(void)
 	for (unsigned i = 0; i < 64; i++)
 		put(0x107000 + i * 8, (0x900000 + i * 0x1000ull) | 3);
 	vtd_config_default(&c);
-	c.checker = true;
+	c.checker = checker;
 	c.iotlb_entries = 64;           /* small: evictions race with fills too */
 	c.iotlb_ways = 4;
 	ct_v = unit(&c);
 	vtd_set_stale_cb(ct_v, ct_stale, NULL);
 	tap_reset();
+	atomic_store(&ct_bad, 0);
+	atomic_store(&ct_reports, 0);
+	atomic_store(&ct_bad_reports, 0);
 
 	atomic_store(&ct_stop, false);
 	pthread_create(&w, NULL, ct_writer, NULL);
@@ -1871,8 +2144,17 @@ static void test_concurrency(void)
 	vtd_get_stats(ct_v, &st);
 	CHECK_EQ(st.stale_hits, atomic_load(&ct_reports));
 	CHECK_EQ(st.translations, CT_THREADS * CT_ITERS + 128);
-	printf("concurrency: %u translations, %" PRIu64 " IOTLB hits, %u stale reports in the "
-	       "update windows\n", CT_THREADS * CT_ITERS, st.iotlb.hits, reports);
+	CHECK_EQ(st.cc.hits + st.cc.misses, st.translations);
+	CHECK_EQ(st.pc.hits + st.pc.misses, st.translations);
+	CHECK_EQ(st.iotlb.hits + st.iotlb.misses, st.translations);
+	printf("concurrency (checker %s): %u translations, %" PRIu64 " IOTLB hits, %u stale "
+	       "reports in the update windows\n", checker ? "on" : "off", CT_THREADS * CT_ITERS,
+	       st.iotlb.hits, reports);
+	if (!checker) {
+		CHECK_EQ(reports, 0);
+		vtd_free(ct_v);
+		return;
+	}
 
 	/* The same race without invalidations is caught: the writer moves page 7 once,
 	 * never invalidates; hits on the old entry are reported. */
@@ -1896,7 +2178,10 @@ int main(void)
 	test_ats();
 	test_page_requests();
 	test_checker();
-	test_concurrency();
+	test_front_equivalence(true);
+	test_front_equivalence(false);
+	test_concurrency(true);
+	test_concurrency(false);
 	mem_space_free(ms);
 	return check_exit();
 }
