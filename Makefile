@@ -24,6 +24,7 @@ demo: all
 
 bench: all
 	$(BUILD)/bench/walk/bench_walk
+	$(BUILD)/bench/vtd/bench_vtd
 
 deps:
 	scripts/check-deps.sh --install
