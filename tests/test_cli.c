@@ -14,131 +14,17 @@
 #include "check.h"
 #include "cli/cli.h"
 
-static const char *data_dir;
+#include "cli_run.h"
 
-struct run {
-	int status;
-	char *out;
-	char *err;
-};
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-/* Runs `vsva walk` in-process with a NULL-terminated argument list. */
 static struct run walk(const char *first, ...)
 {
-	char *argv[32];
-	int argc = 0;
 	va_list ap;
-	struct run r = { 0 };
-	size_t olen, elen;
-	FILE *out = open_memstream(&r.out, &olen);
-	FILE *err = open_memstream(&r.err, &elen);
+	struct run r;
 
-	argv[argc++] = (char *)"walk";
 	va_start(ap, first);
-	for (const char *a = first; a && argc < 31; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
+	r = run_cli_v(cli_walk, "walk", first, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	r.status = cli_walk(argc, argv, out, err);
-	fclose(out);
-	fclose(err);
 	return r;
-}
-
-static char *image(const char *name)
-{
-	static char paths[8][512];
-	static unsigned next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, sizeof(paths[0]), "%s/images/%s", data_dir, name);
-	return p;
-}
-
-/* ---- a small JSON syntax checker: the output must parse ------------------- */
-
-static const char *json_value(const char *p);
-
-static const char *json_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
-		p++;
-	return p;
-}
-
-static const char *json_string(const char *p)
-{
-	if (*p++ != '"')
-		return NULL;
-	while (*p && *p != '"') {
-		if ((unsigned char)*p < 0x20)
-			return NULL;
-		if (*p == '\\') {
-			p++;
-			if (!*p)
-				return NULL;
-		}
-		p++;
-	}
-	return *p == '"' ? p + 1 : NULL;
-}
-
-static const char *json_value(const char *p)
-{
-	p = json_ws(p);
-	if (*p == '{' || *p == '[') {
-		char close = *p == '{' ? '}' : ']';
-		bool obj = *p == '{';
-
-		p = json_ws(p + 1);
-		if (*p == close)
-			return p + 1;
-		for (;;) {
-			if (obj) {
-				p = json_string(json_ws(p));
-				if (!p)
-					return NULL;
-				p = json_ws(p);
-				if (*p++ != ':')
-					return NULL;
-			}
-			p = json_value(p);
-			if (!p)
-				return NULL;
-			p = json_ws(p);
-			if (*p == ',') {
-				p++;
-				continue;
-			}
-			return *p == close ? p + 1 : NULL;
-		}
-	}
-	if (*p == '"')
-		return json_string(p);
-	if (!strncmp(p, "true", 4) || !strncmp(p, "null", 4))
-		return p + 4;
-	if (!strncmp(p, "false", 5))
-		return p + 5;
-	if (*p == '-' || (*p >= '0' && *p <= '9')) {
-		p++;
-		while (*p >= '0' && *p <= '9')
-			p++;
-		return p;
-	}
-	return NULL;
-}
-
-static bool json_ok(const char *s)
-{
-	const char *end = json_value(s);
-
-	return end && !*json_ws(end);
 }
 
 /* Checks a run: exit status, valid JSON, and each expected fragment present. */
@@ -510,8 +396,8 @@ static void test_bad_options(void)
 
 int main(void)
 {
-	data_dir = getenv("VSVA_TEST_DATA");
-	if (!data_dir) {
+	cli_data_dir = getenv("VSVA_TEST_DATA");
+	if (!cli_data_dir) {
 		fprintf(stderr, "VSVA_TEST_DATA is not set (run through ctest)\n");
 		return 77;
 	}

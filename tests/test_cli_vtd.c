@@ -14,123 +14,19 @@
 #include "check.h"
 #include "cli/cli.h"
 
-static const char *data_dir;
+#include "cli_run.h"
 
-struct run {
-	int status;
-	char *out;
-	char *err;
-};
-
-/* Runs `vsva vtd-translate` in-process with a NULL-terminated argument list. */
 static struct run vt(const char *first, ...)
 {
-	char *argv[32];
-	int argc = 0;
 	va_list ap;
-	struct run r = { 0 };
-	size_t olen, elen;
-	FILE *out = open_memstream(&r.out, &olen);
-	FILE *err = open_memstream(&r.err, &elen);
+	struct run r;
 
-	argv[argc++] = (char *)"vtd-translate";
 	va_start(ap, first);
-	for (const char *a = first; a && argc < 31; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
+	r = run_cli_v(cli_vtd_translate, "vtd-translate", first, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	r.status = cli_vtd_translate(argc, argv, out, err);
-	fclose(out);
-	fclose(err);
 	return r;
 }
 
-static char *image(const char *name)
-{
-	static char paths[4][512];
-	static unsigned next;
-	char *p = paths[next++ % 4];
-
-	snprintf(p, sizeof(paths[0]), "%s/images/%s", data_dir, name);
-	return p;
-}
-
-/* ---- JSON syntax: the output must parse --------------------------------------------- */
-
-static const char *jvalue(const char *p);
-
-static const char *jws(const char *p)
-{
-	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
-		p++;
-	return p;
-}
-
-static const char *jstring(const char *p)
-{
-	if (*p++ != '"')
-		return NULL;
-	for (; *p && *p != '"'; p++) {
-		if ((unsigned char)*p < 0x20)
-			return NULL;
-		if (*p == '\\' && !*++p)
-			return NULL;
-	}
-	return *p == '"' ? p + 1 : NULL;
-}
-
-static const char *jvalue(const char *p)
-{
-	p = jws(p);
-	if (*p == '{' || *p == '[') {
-		bool obj = *p == '{';
-		char close = obj ? '}' : ']';
-
-		p = jws(p + 1);
-		if (*p == close)
-			return p + 1;
-		for (;;) {
-			if (obj) {
-				p = jstring(jws(p));
-				if (!p)
-					return NULL;
-				p = jws(p);
-				if (*p++ != ':')
-					return NULL;
-			}
-			p = jvalue(p);
-			if (!p)
-				return NULL;
-			p = jws(p);
-			if (*p == ',') {
-				p++;
-				continue;
-			}
-			return *p == close ? p + 1 : NULL;
-		}
-	}
-	if (*p == '"')
-		return jstring(p);
-	if (!strncmp(p, "true", 4) || !strncmp(p, "null", 4))
-		return p + 4;
-	if (!strncmp(p, "false", 5))
-		return p + 5;
-	if (*p >= '0' && *p <= '9') {
-		while (*p >= '0' && *p <= '9')
-			p++;
-		return p;
-	}
-	return NULL;
-}
-
-static bool json_ok(const char *s)
-{
-	const char *end = jvalue(s);
-
-	return end && !*jws(end);
-}
-
-/* Exit 0, (JSON output parses when json), every fragment present. */
 static void expect(int line, struct run r, bool json, const char *const *frags)
 {
 	bool good = r.status == 0 && (!json || json_ok(r.out));
@@ -432,8 +328,8 @@ static void test_errors(void)
 
 int main(void)
 {
-	data_dir = getenv("VSVA_TEST_DATA");
-	if (!data_dir) {
+	cli_data_dir = getenv("VSVA_TEST_DATA");
+	if (!cli_data_dir) {
 		fprintf(stderr, "VSVA_TEST_DATA is not set (run through ctest)\n");
 		return 77;
 	}
