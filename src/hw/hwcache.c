@@ -169,6 +169,8 @@ bool hwc_fill(struct hwc *c, uint64_t hash, const uint64_t tag[HWC_TAG_WORDS],
 		return false;
 	}
 	now = atomic_fetch_add_explicit(&c->epoch, 1, memory_order_relaxed) + 1;
+	if (c->watch)
+		atomic_fetch_add_explicit(c->watch, 1, memory_order_relaxed);
 	for (unsigned w = 0; w < c->ways; w++) {
 		bool valid = atomic_load_explicit(&e[w].valid, memory_order_relaxed);
 
@@ -200,6 +202,8 @@ unsigned hwc_invalidate(struct hwc *c, hwc_match_fn match, const void *ctx)
 
 	/* First the generation, then the scan: see hwc_fill(). */
 	atomic_fetch_add_explicit(&c->gen, 1, memory_order_seq_cst);
+	if (c->watch)
+		atomic_fetch_add_explicit(c->watch, 1, memory_order_seq_cst);
 	for (unsigned set = 0; set < c->nsets; set++) {
 		struct hwc_set *s = &c->sets[set];
 		struct hwc_entry *e = &c->entries[(size_t)set * c->ways];

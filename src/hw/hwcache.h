@@ -27,6 +27,10 @@
  * holds what it held, nothing was evicted, and every stamp a lookup wrote is
  * still the current epoch: the same lookup would find the same entry and leave
  * the same state. A cache's uid tells apart caches that reuse an address.
+ * A model that watches several caches at once gives them one watch word
+ * (hwc_set_watch()): every fill and invalidation of any of them advances it, at
+ * the points where they advance their own epoch and generation, so one load
+ * tells whether any of them changed.
  */
 #ifndef VSVA_HW_HWCACHE_H
 #define VSVA_HW_HWCACHE_H
@@ -63,6 +67,7 @@ struct hwc {
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t gen;            /* invalidation generation */
 	uint64_t uid;                    /* unique in the process, never reused */
+	_Atomic uint64_t *watch;         /* advanced with epoch and gen; NULL: none */
 	struct hwc_set *sets;
 	struct hwc_entry *entries;       /* set s, way w at entries[s * ways + w] */
 	struct hwc_stats stats;
@@ -122,6 +127,13 @@ static inline uint64_t hwc_version(const struct hwc *c)
 {
 	return atomic_load_explicit(&c->epoch, memory_order_acquire) +
 	       atomic_load_explicit(&c->gen, memory_order_acquire);
+}
+
+/* Makes every later fill and invalidation of c also advance *w (NULL: stop).
+ * Set before the cache is used by more than one thread. */
+static inline void hwc_set_watch(struct hwc *c, _Atomic uint64_t *w)
+{
+	c->watch = w;
 }
 
 /* Inserts (or refreshes) tag -> val unless an invalidation began after gen was
