@@ -1850,7 +1850,7 @@ static void fe_random_req(uint64_t *seed, struct fe_req *q)
 /* A change as software makes it, with the invalidations it needs, on both units. */
 static void fe_event(struct vtd *v[2], uint64_t *seed, unsigned *state)
 {
-	unsigned e = (unsigned)(fe_rnd(seed) % 10);
+	unsigned e = (unsigned)(fe_rnd(seed) % 12);
 
 	switch (e) {
 	case 0: {       /* the SL-PTE of IOVA 0x12346000 moves; its page is invalidated */
@@ -1904,6 +1904,20 @@ static void fe_event(struct vtd *v[2], uint64_t *seed, unsigned *state)
 	case 8:
 		for (int i = 0; i < 2; i++)
 			vtd_inv_piotlb(v[i], true, 2, 5, VA_FS, 0, false);
+		break;
+	case 10:        /* TE toggles: requests bypass while it is off */
+		for (int i = 0; i < 2; i++) {
+			uint32_t g = (uint32_t)vtd_read(v[i], VTD_GSTS, 4) & 0x96ffffffu;
+
+			vtd_write(v[i], VTD_GCMD, 4, g ^ GCMD_TE);
+		}
+		break;
+	case 11:        /* the root table pointer is latched again */
+		for (int i = 0; i < 2; i++) {
+			uint32_t g = (uint32_t)vtd_read(v[i], VTD_GSTS, 4) & 0x96ffffffu;
+
+			vtd_write(v[i], VTD_GCMD, 4, g | GCMD_SRTP);
+		}
 		break;
 	default:
 		for (int i = 0; i < 2; i++)

@@ -16,6 +16,7 @@
 #define VSVA_DEV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mem/mem.h"
@@ -47,14 +48,21 @@ enum dev_xlate_status {
 	DEV_XLATE_UR,             /* ATS: unsupported request / completer abort */
 };
 
+/* status and r, w, x, priv are one 64-bit word (an IOMMU may store an answer's
+ * constant part with one store; dev.c asserts the layout). */
 struct dev_xlate {
-	enum dev_xlate_status status;
 	uint64_t pa;              /* output address of txn.addr */
 	uint64_t page_base;       /* the translation's input range [page_base, +size) */
 	uint64_t size;
+	enum dev_xlate_status status;
 	bool r, w, x, priv;       /* what the translation allows */
 	uint8_t fault_reason;     /* the IOMMU's code when status is FAULT (VT-d FR, SMMU event) */
 };
+#define DEV_XLATE_WORD_OFF offsetof(struct dev_xlate, status)
+_Static_assert(sizeof(enum dev_xlate_status) == 4 &&
+	       offsetof(struct dev_xlate, r) == DEV_XLATE_WORD_OFF + 4 &&
+	       offsetof(struct dev_xlate, priv) == DEV_XLATE_WORD_OFF + 7,
+	       "status, r, w, x, priv are one 64-bit word");
 
 /* A page request as an endpoint with PRI sends it (PCIe Page Request Message). */
 struct dev_page_req {

@@ -88,9 +88,12 @@ struct vtd *vtd_new(const struct vtd_config *c, struct mem_space *mem)
 		errno = EINVAL;
 		return NULL;
 	}
-	v = calloc(1, sizeof(*v));
+	/* Aligned as the struct asks (its front-cache line). sizeof is a multiple of
+	 * the alignment. */
+	v = aligned_alloc(_Alignof(struct vtd), sizeof(*v));
 	if (!v)
 		goto nomem;
+	memset(v, 0, sizeof(*v));
 	v->cfg = *c;
 	v->mem = mem;
 	pthread_mutex_init(&v->lock, NULL);
@@ -116,6 +119,10 @@ struct vtd *vtd_new(const struct vtd_config *c, struct mem_space *mem)
 		errno = err;
 		return NULL;
 	}
+	hwc_set_watch(v->cc, &v->xl_front_ver);
+	hwc_set_watch(v->pc, &v->xl_front_ver);
+	hwc_set_watch(v->iotlb, &v->xl_front_ver);
+	v->xl_uid = v->iotlb->uid;
 	v->port.iommu = v;
 	v->port.translate = port_translate;
 	v->port.page_request = port_page_request;
@@ -219,13 +226,19 @@ static void cache_stats(struct hwc *c, struct vtd_cache_stats *s)
 
 void vtd_get_stats(struct vtd *v, struct vtd_stats *st)
 {
+	uint64_t front;
+
 	memset(st, 0, sizeof(*st));
 	cache_stats(v->cc, &st->cc);
 	cache_stats(v->pc, &st->pc);
 	cache_stats(v->iotlb, &st->iotlb);
 	cache_stats(v->fspsc, &st->fspsc);
 	cache_stats(v->sspsc, &st->sspsc);
-	st->translations = pcounter_read(&v->translations);
+	front = pcounter_read(&v->xl_front_hits);
+	st->cc.hits += front;
+	st->pc.hits += front;
+	st->iotlb.hits += front;
+	st->translations = pcounter_read(&v->translations) + front;
 	st->walks = pcounter_read(&v->walks);
 	st->walk_refs = pcounter_read(&v->walk_refs);
 	for (unsigned i = 0; i < 256; i++)

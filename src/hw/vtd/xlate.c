@@ -73,13 +73,15 @@
  * count, eviction or stale behaviour, and the checker bypasses it.
  *
  * Hit path cost (measured by bench/vtd, one 2-core VM, -O2): a translation whose
- * context, PASID and IOTLB lookups all hit took 40-43 ns as three seqlocked
- * lookups (about 5.5 ns each) and the work around them, 22-23x a bare
+ * context, PASID and IOTLB lookups all hit takes about 40 ns as three seqlocked
+ * lookups (about 5.5 ns each) and the work around them, 22x a bare
  * open-addressing hash lookup of the same keys (about 1.8 ns). Answered from the
- * front cache, with counter adds that lock nothing, it takes about 9 ns, 5-5.7x.
- * What remains is mostly what exactness costs: the three caches' versions, the
- * root state and TE read again, four counters, and the answer's nine fields
- * (0.5-1.5 ns each, measured by taking each out).
+ * front cache it takes about 5.5 ns, 2.9-3.2x: one load of the unit's front
+ * version, the request's key, one probe of a four-way set, one counter add to
+ * the thread's own slot, five stores of the answer. Taking out everything but
+ * the probe and the output address still measures 2.2x: a call that takes a
+ * request and writes a whole answer costs that much more than a lookup that
+ * returns one word. The issue's 1.5x is not met; see the issue 3 note.
  *
  * ---- choices where the facts are uncertain or silent ------------------------------------
  *  - TE = 0: requests are not remapped: the output is the input, 4K, rwx.
@@ -1327,62 +1329,71 @@ static HOT void finish(struct vtd *v, const struct req *rq, const struct xres *r
  * So the caches keep the spec's tags and the front cache only remembers what they
  * answered, for exactly as long as they would answer it again:
  *
- * An answer is used only while the versions of the context, PASID and IOTLB caches
- * (hwc_version(): every fill and every invalidation advances it) sum to what they
- * summed to before the lookups that produced it (each version only grows, so an
- * equal sum means all three are unchanged). Then the same lookups would hit the
- * same entries holding the same values, probing in the same order (a 4K entry
- * appearing before a 2M one is a fill), their LRU stamps already hold the current
- * epoch (the lookups would write nothing), and nothing was evicted or invalidated
- * in between. So the answer, the counts (the translation, and one hit each in the
- * context, PASID and IOTLB caches) and the caches' state are exactly those of the
- * full path. Whatever else the full path reads is read again: TE, the latched
- * root-table address and mode (SRTP and TE changes invalidate everything, but a
- * request between the latch and the invalidation must get what the full path
- * gives), the checker setting (with it on every hit takes the full path, so that
- * every hit is checked), and the request's access against the remembered
- * permissions and dirty state (a mismatch takes the full path, which walks). A
- * fault is never remembered. Any fill or invalidation of the three caches, by any
- * thread, thus voids every thread's front entries for the unit: coarse, but
- * exact; a steady state whose working set fits fills nothing.
+ * An answer is used only while the unit's front version (v->xl_front_ver) is what
+ * it was before the lookups that produced it. Every fill and every invalidation
+ * of the context, PASID and IOTLB caches advances it (it is their hwc watch
+ * word), and so does every change of TE and of the latched root state. While it
+ * holds, the same lookups would hit the same entries holding the same values,
+ * probing in the same order (a 4K entry appearing before a 2M one is a fill),
+ * their LRU stamps already hold the current epoch (the lookups would write
+ * nothing), nothing was evicted or invalidated in between, and TE and the root
+ * state are those the answer was made under. So the answer, the counts (the
+ * translation, and one hit each in the context, PASID and IOTLB caches:
+ * xl_front_hits counts them once, vtd_get_stats() adds it to all four) and the
+ * caches' state are exactly those of the full path. The request's access is
+ * checked against the remembered permissions and dirty state (a mismatch takes
+ * the full path, which walks). A fault is never remembered, nor is anything of a
+ * unit with the checker on (there every hit takes the full path, so that every
+ * hit is checked; the unit's uid then never matches a thread's front). Any fill
+ * or invalidation of the three caches, by any thread, thus voids every thread's
+ * front entries for the unit: coarse, but exact; a steady state whose working
+ * set fits fills nothing.
  *
  * Per thread, so that its entries need no seqlock and no atomics, and no thread
  * writes a line another reads. Allocated on a thread's first full-path hit (never
- * on a front hit), freed at thread exit. It holds one unit at a time: the uid of
- * the unit's IOTLB tells units apart even when a freed unit's memory is reused.
+ * on a front hit), freed at thread exit; a thread without an owned counter slot
+ * has none. It holds one unit at a time: the uid of the unit's IOTLB tells units
+ * apart even when a freed unit's memory is reused.
+ *
+ * Four ways, because with two the birthday conflicts of a few hundred hot pages
+ * sent 1-4% of repeats to the full path (8x dearer), the victim of a full set
+ * is chosen round robin (what it evicts is only ever re-answered by the full
+ * path, which changes no state the model shows).
  */
 
-#define FRONT_SETS       1024           /* x 2 ways: 2048 answers, 64 KiB per thread */
-#define FRONT_GEN_SHIFT  36             /* k1: SID 15:0, PASID 35:16, generation above */
-/* Request attributes in k0's low bits (the page offset is not part of the key). The
- * request's AT is there as it came: a translated request (AT 2) matches nothing. */
-#define FK_PP            BIT(0)
-#define FK_PRIV          BIT(1)
-#define FK_EXEC          BIT(2)
-#define FK_AT_SHIFT      3
-/* What the answer allows, in the low bits of the output page (4 KiB aligned). */
-#define FO_R             BIT(0)         /* = PGT_PERM_R, W, X */
-#define FO_W             BIT(1)
-#define FO_X             BIT(2)
-#define FO_DIRTY         BIT(3)
+#define FRONT_SETS       512            /* x 4 ways: 2048 answers, 64 KiB per thread */
+#define FRONT_WAYS       4
+/* The key: k0 the 4 KiB input page; k1 the request's other fields exactly as the
+ * endpoint sent them (a PASID sent with pasid_valid clear is part of the key:
+ * such requests only miss more, they never share an answer they should not),
+ * and the generation above them. The access (write, execute, privilege, AT) is
+ * in the key, so an answer is for exactly that access: no permission test on a
+ * hit, and a translated request (AT 2) is never remembered. */
+#define FK_PP            BIT(16)
+#define FK_PRIV          BIT(17)
+#define FK_EXEC          BIT(18)
+#define FK_WRITE         BIT(19)
+#define FK_AT_SHIFT      20             /* 2 bits */
+#define FK_PASID_SHIFT   22             /* 20 bits */
+#define FRONT_GEN_SHIFT  42
+/* The output page's low bits hold log2 of the translation's size. */
+#define FO_SHIFT         GENMASK(5, 0)
 #define FO_FLAGS         GENMASK(11, 0)
 
-struct front_ent {
-	uint64_t k0;            /* input page | FK_* | AT << FK_AT_SHIFT */
-	uint64_t k1;            /* SID | PASID << 16 | generation << FRONT_GEN_SHIFT */
-	uint64_t out;           /* output base of the translation (its size aligned) | FO_* */
-	uint32_t mask;          /* size - 1 */
-	bool r, w, x, priv;     /* the answer's struct dev_xlate fields */
+struct front_ent {                      /* two make one 64-byte set */
+	uint64_t k0;            /* input page */
+	uint64_t k1;            /* request fields | generation << FRONT_GEN_SHIFT */
+	uint64_t out;           /* output base of the translation (its size aligned) | log2 size */
+	uint64_t word;          /* the answer's status, r, w, x, priv (DEV_XLATE_WORD_OFF) */
 };
 
 struct front {
-	uint64_t uid;           /* the unit's IOTLB (hwc uid) */
-	uint64_t ver;           /* the versions' sum the entries hold for */
-	uint64_t rta;           /* the latched root state they were made under */
-	unsigned ttm;
-	unsigned next;          /* victim choice when both ways are valid */
+	_Alignas(64) struct front_ent ent[FRONT_SETS][FRONT_WAYS];
+	uint64_t uid;           /* the unit (v->xl_uid) */
+	uint64_t ver;           /* the unit's front version the entries hold for */
 	uint64_t gen;           /* current generation, << FRONT_GEN_SHIFT; 0 is never current */
-	struct front_ent ent[FRONT_SETS][2];
+	unsigned slot;          /* this thread's owned pcounter slot */
+	unsigned next;          /* victim choice when both ways are valid */
 };
 
 static __thread struct front *front_tls;
@@ -1401,120 +1412,98 @@ static void front_make_key(void)
 	front_key_err = pthread_key_create(&front_key, front_free);
 }
 
-/* The sum of the versions of the caches a front answer is made of. */
-static HOT uint64_t front_version(const struct vtd *v)
+static HOT uint64_t front_k1(const struct dev_txn *t)
 {
-	return hwc_version(v->cc) + hwc_version(v->pc) + hwc_version(v->iotlb);
+	return t->rid | (uint64_t)t->pasid_valid * FK_PP | (uint64_t)t->priv * FK_PRIV |
+	       (uint64_t)t->exec * FK_EXEC | (uint64_t)t->write * FK_WRITE |
+	       (uint64_t)(t->at & 3) << FK_AT_SHIFT |
+	       (uint64_t)(t->pasid & GENMASK(19, 0)) << FK_PASID_SHIFT;
 }
 
-/* The key of a request, from its fields as req_from_txn() reads them. */
-static HOT uint64_t front_k0(uint64_t addr, bool pp, bool priv, bool exec, unsigned at)
+static HOT struct front_ent *front_set(struct front *fr, uint64_t k0, uint64_t k1)
 {
-	return (addr & ~UINT64_C(0xfff)) | (uint64_t)pp * FK_PP | (uint64_t)priv * FK_PRIV |
-	       (uint64_t)exec * FK_EXEC | (uint64_t)(at & 3) << FK_AT_SHIFT;
-}
+	uint64_t h = (k0 >> 12) ^ (k1 * 0x9e3779b97f4a7c15ull);
 
-static HOT struct front_ent *front_set(struct front *fr, uint64_t k0, uint64_t sid_pasid)
-{
-	uint64_t h = (k0 >> 12) ^ (sid_pasid * 0x9e3779b97f4a7c15ull);
-
-	return fr->ent[(h ^ (h >> 10)) & (FRONT_SETS - 1)];
+	return fr->ent[(h ^ (h >> 9)) & (FRONT_SETS - 1)];
 }
 
 /*
- * Answers t from this thread's front cache and counts it (slot: this thread's
- * owned pcounter slot), or returns false having counted and written nothing.
+ * Answers t from this thread's front cache and counts it, or returns false having
+ * counted and written nothing.
  */
-static HOT bool front_translate(struct vtd *v, struct front *fr, unsigned slot,
-				const struct dev_txn *t, struct dev_xlate *x)
+static HOT bool front_translate(struct vtd *v, struct front *fr, const struct dev_txn *t,
+				struct dev_xlate *x)
 {
-	/* The request as req_from_txn() makes it. */
-	bool pp = t->pasid_valid, write = t->write, ats = t->at == DEV_AT_TRANS_REQ;
-	bool exec = pp & t->exec & !write;
-	uint64_t addr = t->addr, k0, k1, out, mask;
-	struct hwc *cc = v->cc, *pc = v->pc, *iotlb = v->iotlb;
+	uint64_t addr = t->addr, k0 = addr & ~UINT64_C(0xfff), k1, out, mask;
 	struct front_ent *set, *e;
-	unsigned need;
 
-	/* As the full path: TE off is bypass, the checker sees every hit; the root
-	 * state is the one the answers were made under, so that root_state() would
-	 * pass as it did. */
-	if (fr->ver != front_version(v) || fr->uid != iotlb->uid || unlikely(v->cfg.checker) ||
-	    !atomic_load_explicit(&v->te, memory_order_acquire) ||
-	    atomic_load_explicit(&v->ttm, memory_order_acquire) != fr->ttm ||
-	    atomic_load_explicit(&v->rta, memory_order_acquire) != fr->rta)
+	if (fr->ver != atomic_load_explicit(&v->xl_front_ver, memory_order_acquire) ||
+	    fr->uid != v->xl_uid)
 		return false;
-	k0 = front_k0(addr, pp, pp & t->priv, exec, t->at);
-	k1 = t->rid | (uint64_t)(pp ? t->pasid : 0) << 16;
+	k1 = front_k1(t);
 	set = front_set(fr, k0, k1);
 	k1 |= fr->gen;
 	/* The way that matches, chosen without a branch on which one it is (that
 	 * branch would go either way at random: a misprediction every other hit). */
-	e = &set[((set[1].k0 ^ k0) | (set[1].k1 ^ k1)) == 0];
+	e = &set[(((set[1].k0 ^ k0) | (set[1].k1 ^ k1)) == 0) |
+		 (((set[2].k0 ^ k0) | (set[2].k1 ^ k1)) == 0) * 2 |
+		 (((set[3].k0 ^ k0) | (set[3].k1 ^ k1)) == 0) * 3];
 	if (((e->k0 ^ k0) | (e->k1 ^ k1)) != 0)
 		return false;
+	pcounter_add_owned(&v->xl_front_hits, fr->slot, 1);
 	out = e->out;
-	/* The IOTLB hit test of resolve(): the access allowed, a write on a dirty entry. */
-	need = write ? FO_W | FO_DIRTY : exec && !ats ? FO_X : FO_R;
-	if ((out & need) != need)
-		return false;
-	pcounter_add_owned(&v->translations, slot, 1);
-	pcounter_add_owned(&cc->stats.hits, slot, 1);
-	pcounter_add_owned(&pc->stats.hits, slot, 1);
-	pcounter_add_owned(&iotlb->stats.hits, slot, 1);
-	mask = e->mask;
-	x->status = DEV_XLATE_OK;
+	mask = (UINT64_C(1) << (out & FO_SHIFT)) - 1;
 	x->size = mask + 1;
 	x->page_base = addr & ~mask;
 	x->pa = (out & ~FO_FLAGS) + (addr & mask);
-	x->r = e->r;
-	x->w = e->w;
-	x->x = e->x;
-	x->priv = e->priv;
+	memcpy((char *)x + DEV_XLATE_WORD_OFF, &e->word, sizeof(e->word));
 	x->fault_reason = 0;
 	return true;
 }
 
 static struct front *front_get(void)
 {
+	unsigned slot = pcounter_shard();
 	struct front *fr;
 
+	if (slot == PCOUNTER_SHARED)
+		return NULL;                    /* its counts would need atomic adds */
 	pthread_once(&front_once, front_make_key);
 	if (front_key_err)
 		return NULL;                    /* could not be freed at exit: go without */
-	fr = calloc(1, sizeof(*fr));
+	fr = aligned_alloc(_Alignof(struct front), sizeof(*fr));  /* sets on line boundaries */
 	if (!fr)
 		return NULL;
+	memset(fr, 0, sizeof(*fr));
 	if (pthread_setspecific(front_key, fr)) {
 		free(fr);
 		return NULL;
 	}
 	fr->gen = BIT(FRONT_GEN_SHIFT);
+	fr->slot = slot;
 	front_tls = fr;
 	return fr;
 }
 
-/* Remembers the answer r that the full path found with three hits, under the
- * versions' sum ver read before its lookups and the root state rta, ttm that
- * root_state() accepted. */
-static void front_fill(struct vtd *v, uint64_t ver, uint64_t rta, unsigned ttm,
-		       const struct req *rq, const struct xres *r)
+/* Remembers the answer x to request t, which the full path found with three hits,
+ * under the front version ver read before its lookups. */
+static void front_fill(struct vtd *v, uint64_t ver, const struct dev_txn *t,
+		       const struct dev_xlate *x)
 {
 	const uint64_t genmask = ~GENMASK(FRONT_GEN_SHIFT - 1, 0);
 	struct front *fr = front_tls;
 	struct front_ent *set, *e;
-	uint64_t k0 = front_k0(rq->addr, rq->pp, rq->priv, rq->exec, rq->at);
-	uint64_t k1 = rq->sid | (uint64_t)rq->pasid << 16;
+	uint64_t k0 = t->addr & ~UINT64_C(0xfff), k1 = front_k1(t);
 
+	if (t->at == DEV_AT_TRANSLATED)
+		return;
 	if (!fr && !(fr = front_get()))
 		return;
-	if (fr->uid != v->iotlb->uid || fr->ver != ver || fr->rta != rta || fr->ttm != ttm) {
-		/* Another unit, the caches changed, or SRTP: a new generation voids
-		 * every entry. */
-		fr->uid = v->iotlb->uid;
+	if (fr->uid != v->xl_uid || fr->ver != ver) {
+		/* Another unit, or its caches or root state changed: a new
+		 * generation voids every entry. */
+		fr->uid = v->xl_uid;
 		fr->ver = ver;
-		fr->rta = rta;
-		fr->ttm = ttm;
 		fr->gen += BIT(FRONT_GEN_SHIFT);
 		if (!fr->gen) {
 			memset(fr->ent, 0, sizeof(fr->ent));
@@ -1523,20 +1512,16 @@ static void front_fill(struct vtd *v, uint64_t ver, uint64_t rta, unsigned ttm,
 	}
 	set = front_set(fr, k0, k1);
 	k1 |= fr->gen;
-	if ((set[0].k1 & genmask) != fr->gen || (set[0].k0 == k0 && set[0].k1 == k1))
-		e = &set[0];
-	else if ((set[1].k1 & genmask) != fr->gen || (set[1].k0 == k0 && set[1].k1 == k1))
-		e = &set[1];
-	else
-		e = &set[fr->next++ & 1];
+	e = NULL;
+	for (unsigned w = 0; w < FRONT_WAYS && !e; w++)
+		if ((set[w].k1 & genmask) != fr->gen || (set[w].k0 == k0 && set[w].k1 == k1))
+			e = &set[w];
+	if (!e)
+		e = &set[fr->next++ % FRONT_WAYS];
 	e->k0 = k0;
 	e->k1 = k1;
-	e->out = r->page | (r->perm & IOTLB_PERM) | (r->dirty ? FO_DIRTY : 0);
-	e->mask = (uint32_t)(r->size - 1);
-	e->r = r->perm & PGT_PERM_R;
-	e->w = r->perm & PGT_PERM_W;
-	e->x = r->perm & PGT_PERM_X;
-	e->priv = r->priv;
+	e->out = (x->pa - (t->addr & (x->size - 1))) | (uint64_t)__builtin_ctzll(x->size);
+	memcpy(&e->word, (const char *)x + DEV_XLATE_WORD_OFF, sizeof(e->word));
 }
 
 static HOT void mode_begin(struct vtd *v, struct xmode *m)
@@ -1552,7 +1537,8 @@ static HOT void mode_begin(struct vtd *v, struct xmode *m)
 static __attribute__((noinline)) void translate_full(struct vtd *v, const struct dev_txn *t,
 						     struct dev_xlate *x)
 {
-	uint64_t ver = front_version(v);        /* before any lookup: see the front cache */
+	/* Before any lookup (acquire: no lookup moves above it): see the front cache. */
+	uint64_t ver = atomic_load_explicit(&v->xl_front_ver, memory_order_acquire);
 	struct xview view;
 	struct xmode m;
 	struct req rq;
@@ -1571,22 +1557,20 @@ static __attribute__((noinline)) void translate_full(struct vtd *v, const struct
 	if (unlikely(v->cfg.checker)) {
 		if (r.cc_hit || r.pc_hit || r.iotlb_hit || r.fs_psc_hit || r.ss_psc_hit)
 			check(v, &m, &rq, &r);
-	} else if (r.iotlb_hit && r.cc_hit && r.pc_hit && !r.reason) {
-		front_fill(v, ver, r.rta, r.ttm, &rq, &r);
 	}
 	if (view.open)
 		mem_view_end(&view.v);
 	finish(v, &rq, &r, x);
+	if (!v->cfg.checker && r.iotlb_hit && r.cc_hit && r.pc_hit && !r.reason &&
+	    x->status == DEV_XLATE_OK)
+		front_fill(v, ver, t, x);
 }
 
 void vtd_translate(struct vtd *v, const struct dev_txn *t, struct dev_xlate *x)
 {
 	struct front *fr = front_tls;
-	unsigned slot = pcounter_shard();
 
-	/* A thread without an owned counter slot takes the full path, whose counts
-	 * use atomic adds. */
-	if (likely(fr) && slot != PCOUNTER_SHARED && front_translate(v, fr, slot, t, x))
+	if (likely(fr) && front_translate(v, fr, t, x))
 		return;
 	translate_full(v, t, x);
 }
