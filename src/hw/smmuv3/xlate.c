@@ -1,0 +1,1158 @@
+/* hw/smmuv3/xlate.c — how the SMMU translates a transaction: the stream table
+ * (linear or two-level) gives the STE of the StreamID, the STE's configuration
+ * (abort, bypass, stage 1, stage 2, nested) selects the context descriptor of
+ * the SubstreamID (linear or two-level CD tables, read through stage 2 when
+ * nested), the CD selects TTB0 or TTB1, and the pgtable/ LPAE walkers translate.
+ * Faults become event records (queue.c), ATS translation requests get their
+ * completions, and the caches are filled and invalidated here.
+ *
+ * Owns: the configuration cache (STEs tagged by SID, CDs by SID + SSID), the TLB
+ * (tagged by VMID, ASID, kind, page size and address), and the walk caches of
+ * stage 1 and stage 2; the invalidation primitives the commands use.
+ *
+ * Locking: translations take no lock: they read the (A) fields of struct smmu and
+ * the caches (hw/hwcache). Events take the lock in queue.c.
+ *
+ * Facts: docs/facts/smmuv3-structures.md (registers, STE, CD, events) and
+ * docs/facts/arm-lpae.md (tables). Where the sources leave a choice, a comment
+ * at the spot says which was taken.
+ *
+ * TLB tags. Hardware matches a global (nG = 0) stage-1 entry for any ASID; this
+ * model tags every entry with the ASID it was filled under, so a global entry
+ * serves only that ASID (other ASIDs walk and fill their own). Invalidations
+ * treat global entries as the spec says (TLBI_NH_VA drops them whatever their
+ * ASID), so nothing stale can survive that hardware would drop; only sharing
+ * (hit counts) differs. Combined (nested) entries hold the stage-1 tags and the
+ * VMID, and are not dropped by TLBI_S2_IPA: software must follow a stage-2
+ * change of a nest parent with TLBI_S12_VMALL (or NH_ALL), as Linux does.
+ */
+#include "hw/smmuv3/smmuv3_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define HOT              __attribute__((always_inline)) inline
+
+/* Config cache tag[0] kinds. */
+#define CFG_STE          1
+#define CFG_CD           2
+
+/* TLB entry kinds (tag[0] bits 35:32). */
+enum tlb_kind { TK_S1 = 1, TK_S2 = 2, TK_NESTED = 3 };
+#define TLB_VMID         GENMASK(15, 0)
+#define TLB_ASID         GENMASK(31, 16)
+#define TLB_KIND         GENMASK(35, 32)
+#define TLB_SHIFT        GENMASK(41, 36)
+/* val[1] flags */
+#define TLBV_PERM        GENMASK(2, 0)      /* PGT_PERM_* as writable now */
+#define TLBV_PRIV        BIT(3)             /* the perms were for a privileged request */
+#define TLBV_GLOBAL      BIT(4)
+#define TLBV_LEVEL       GENMASK(11, 8)     /* stage-1 (or only stage) leaf level */
+#define TLBV_GSHIFT      GENMASK(19, 12)    /* that stage's granule */
+#define TLBV_S2LEVEL     GENMASK(23, 20)
+#define TLBV_S2GSHIFT    GENMASK(31, 24)
+
+/* A request as the SMMU sees it. */
+struct sreq {
+	uint32_t sid;
+	bool ssv;
+	uint32_t ssid;
+	bool write, exec, priv;
+	uint8_t at;
+	uint64_t addr;
+};
+
+struct xtrace {
+	void (*step)(void *ctx, const char *what, uint64_t pa, uint64_t val,
+		     const struct pgt_step *pgs);
+	void *ctx;
+};
+
+struct xview {
+	struct mem_view v;
+	bool open;
+};
+
+/* How one resolution runs. */
+struct xmode {
+	bool cached;             /* look the caches up and fill them */
+	bool count;
+	const struct xtrace *tr;
+	struct xview *view;
+	uint64_t gen_cfg, gen_tlb, gen_s1wc, gen_s2wc;
+};
+
+/* The configuration a request resolved to. */
+struct xcfg {
+	uint64_t ste[4];
+	uint64_t cd[4];
+	unsigned config;         /* STE_CFG_* */
+	bool s1, s2;             /* the stages that translate this request */
+	bool have_cd;
+	uint16_t vmid, asid;
+	struct pgt_fmt s1f, s2f;
+	uint64_t s1root, s2root;
+	bool ste_hit, cd_hit;
+};
+
+/* What one resolution found. */
+struct xres {
+	struct xcfg c;
+	bool fault;              /* an event (or a silent abort) */
+	bool silent;             /* terminated without an event (STE abort, GBPA) */
+	bool ats_no_access;      /* ATS: translation fault answered with R = W = 0 */
+	bool ur;                 /* ATS: unsupported request */
+	struct smmu_event ev;
+	bool record;             /* write ev to the event queue */
+	/* translation */
+	uint64_t page, size;
+	unsigned perm;
+	bool priv;
+	bool tlb_hit, walked;
+	bool global;             /* the stage-1 leaf is global (nG = 0) */
+	uint64_t ipa;            /* nested: the stage-1 output page */
+};
+
+static struct mem_view *view(struct smmu *s, struct xmode *m)
+{
+	if (!m->view->open) {
+		mem_view_begin(&m->view->v, s->mem);
+		m->view->open = true;
+	}
+	return &m->view->v;
+}
+
+static bool xl_load(struct smmu *s, struct xmode *m, uint64_t pa, uint64_t *val, const char *what)
+{
+	if (mem_view_load64(view(s, m), pa, val))
+		return false;
+	if (m->tr)
+		m->tr->step(m->tr->ctx, what, pa, *val, NULL);
+	return true;
+}
+
+static void pg_step(void *ctx, const struct pgt_step *st)
+{
+	const struct xtrace *tr = ctx;
+
+	tr->step(tr->ctx, "page-table", st->pa, st->value, st);
+}
+
+static uint64_t cache_hash(const uint64_t tag[HWC_TAG_WORDS])
+{
+	return hwc_hash(tag[0] ^ (tag[2] << 7), tag[1]);
+}
+
+/* ---- events ------------------------------------------------------------------------------------ */
+
+static void ev_init(struct xres *r, const struct sreq *rq, uint8_t id)
+{
+	r->fault = true;
+	r->record = true;
+	memset(&r->ev, 0, sizeof(r->ev));
+	r->ev.id = id;
+	r->ev.sid = rq->sid;
+	r->ev.ssv = rq->ssv;
+	r->ev.ssid = rq->ssv ? rq->ssid : 0;
+	r->ev.pnu = rq->priv;
+	r->ev.ind = rq->exec;
+	r->ev.rnw = !rq->write;
+	r->ev.input_addr = rq->addr;
+}
+
+static void ev_fetch(struct xres *r, const struct sreq *rq, uint8_t id, uint64_t pa)
+{
+	ev_init(r, rq, id);
+	r->ev.fetch_addr = pa;
+}
+
+/* ---- the stream table ------------------------------------------------------------------------- */
+
+/*
+ * The STE address of sid, or an event: C_BAD_STREAMID when sid is beyond the
+ * table (STRTAB_BASE_CFG.LOG2SIZE, the L1 descriptor's Span), F_STE_FETCH when a
+ * descriptor cannot be read.
+ */
+static bool ste_addr(struct smmu *s, struct xmode *m, const struct sreq *rq, struct xres *r,
+		     uint64_t *pa)
+{
+	uint64_t base = atomic_load_explicit(&s->st_base, memory_order_acquire) & STRTAB_BASE_ADDR;
+	uint32_t cfg = atomic_load_explicit(&s->st_cfg, memory_order_acquire);
+	unsigned log2size = (unsigned)FIELD_GET(STRTAB_CFG_LOG2SIZE, cfg);
+	unsigned split = (unsigned)FIELD_GET(STRTAB_CFG_SPLIT, cfg);
+	uint64_t l1, desc;
+	unsigned span;
+
+	/* LOG2SIZE above SIDSIZE acts as SIDSIZE (the StreamIDs that exist). */
+	if (log2size > s->cfg.sidsize)
+		log2size = s->cfg.sidsize;
+	if (log2size < 32 && rq->sid >= BIT(log2size)) {
+		ev_init(r, rq, EVT_C_BAD_STREAMID);
+		return false;
+	}
+	if (FIELD_GET(STRTAB_CFG_FMT, cfg) != STRTAB_FMT_2LVL || !s->cfg.st_level) {
+		*pa = base + (uint64_t)rq->sid * STE_SIZE;
+		return true;
+	}
+	/* SPLIT: 6, 8 or 10; a reserved value acts as the nearest valid below it, or
+	 * 6 (facts: CONSTRAINED UNPREDICTABLE, "one of the valid values"). */
+	split = split >= 10 ? 10 : split >= 8 ? 8 : 6;
+	if (split > log2size)
+		split = log2size;
+	l1 = base + (uint64_t)(rq->sid >> split) * STE_L1_SIZE;
+	if (!xl_load(s, m, l1, &desc, "l1-std")) {
+		ev_fetch(r, rq, EVT_F_STE_FETCH, l1);
+		return false;
+	}
+	span = (unsigned)FIELD_GET(STE_L1_SPAN, desc);
+	/* Span 0: invalid descriptor; Span > SPLIT + 1: reserved (treated as invalid). */
+	if (!span || span > split + 1 ||
+	    (rq->sid & (BIT(split) - 1)) >= BIT(span - 1)) {
+		ev_init(r, rq, EVT_C_BAD_STREAMID);
+		return false;
+	}
+	*pa = (desc & STE_L1_L2PTR) + (uint64_t)(rq->sid & (BIT(split) - 1)) * STE_SIZE;
+	return true;
+}
+
+static bool ste_get(struct smmu *s, struct xmode *m, const struct sreq *rq, struct xres *r)
+{
+	uint64_t tag[HWC_TAG_WORDS] = { CFG_STE, rq->sid, 0 };
+	uint64_t val[HWC_VAL_WORDS];
+	uint64_t pa;
+
+	if (m->cached && hwc_lookup(s->cfgc, cache_hash(tag), tag, val)) {
+		memcpy(r->c.ste, val, sizeof(r->c.ste));
+		r->c.ste_hit = true;
+		return true;
+	}
+	if (!ste_addr(s, m, rq, r, &pa))
+		return false;
+	for (unsigned i = 0; i < 4; i++) {
+		static const char *const names[4] = { "ste[0]", "ste[1]", "ste[2]", "ste[3]" };
+
+		if (!xl_load(s, m, pa + 8 * i, &r->c.ste[i], names[i])) {
+			ev_fetch(r, rq, EVT_F_STE_FETCH, pa + 8 * i);
+			return false;
+		}
+	}
+	if (m->cached)
+		hwc_fill(s->cfgc, cache_hash(tag), tag, r->c.ste, m->gen_cfg);
+	return true;
+}
+
+static unsigned tg_shift_s2(unsigned tg)
+{
+	return tg == S2TG_4K ? 12 : tg == S2TG_64K ? 16 : tg == S2TG_16K ? 14 : 0;
+}
+
+static bool gran_ok(const struct smmu *s, unsigned shift)
+{
+	return (shift == 12 && s->cfg.gran4k) || (shift == 14 && s->cfg.gran16k) ||
+	       (shift == 16 && s->cfg.gran64k);
+}
+
+/* IDR5.OAS / CD.IPS / STE.S2PS encodings to bits (0b110: 52). */
+static unsigned ps_bits(unsigned enc)
+{
+	static const unsigned bits[8] = { 32, 36, 40, 42, 44, 48, 52, 52 };
+
+	return bits[enc & 7];
+}
+
+/*
+ * Decodes the STE into r->c: config, the stages, the stage-2 format. C_BAD_STE for
+ * what the spec calls ILLEGAL (facts §2): reserved Config values, a stage the SMMU
+ * does not implement, AArch32 stage 2, a granule not implemented, a stage-2 T0SZ
+ * and SL0 that give no valid start level, S2HA/S2HD without HTTU, big-endian
+ * tables, an EL2 StreamWorld without HYP, EATS without ATS.
+ */
+static bool ste_decode(struct smmu *s, const struct sreq *rq, struct xres *r)
+{
+	const uint64_t *ste = r->c.ste;
+	unsigned config = (unsigned)FIELD_GET(STE0_CONFIG, ste[0]);
+
+	if (!(ste[0] & STE0_V))
+		goto bad;
+	/* Config 0b0xx aborts silently and is never ILLEGAL (facts §2.4). */
+	r->c.config = config < STE_CFG_BYPASS ? STE_CFG_ABORT : config;
+	if (r->c.config == STE_CFG_ABORT || r->c.config == STE_CFG_BYPASS)
+		return true;
+	r->c.s1 = config & 1;
+	r->c.s2 = config & 2;
+	if ((r->c.s1 && !s->cfg.s1p) || (r->c.s2 && !s->cfg.s2p))
+		goto bad;
+	/* EATS is checked only with IDR0.ATS; 0b11 (no DPT) behaves as 0b00; split-
+	 * stage 0b10 needs Config 0b111 and S2S = 0. */
+	if (s->cfg.ats && FIELD_GET(STE1_EATS, ste[1]) == EATS_S1CHK &&
+	    (config != STE_CFG_NESTED || (ste[2] & STE2_S2S)))
+		goto bad;
+	if (FIELD_GET(STE1_STRW, ste[1]) & 1)
+		goto bad;                       /* STRW 0bx1 is ILLEGAL */
+	if (r->c.s1) {
+		unsigned fmt = (unsigned)FIELD_GET(STE0_S1FMT, ste[0]);
+		unsigned cdmax = (unsigned)FIELD_GET(STE0_S1CDMAX, ste[0]);
+
+		if ((ste[1] & STE1_S1STALLD) && s->cfg.stall_model != 0)
+			goto bad;
+		if (s->cfg.ssidsize && cdmax > s->cfg.ssidsize)
+			goto bad;
+		/* S1Fmt 0b11 behaves as linear; two-level needs CD2L. */
+		if (s->cfg.ssidsize && cdmax && !s->cfg.cd2l &&
+		    (fmt == S1FMT_4K_L2 || fmt == S1FMT_64K_L2))
+			goto bad;
+		if (!r->c.s2 && (ste[0] & STE0_S1CTXPTR & ~GENMASK(s->cfg.oas - 1, 0)))
+			goto bad;               /* S1ContextPtr beyond the OAS (v3.1+) */
+	}
+	if (r->c.s2) {
+		unsigned shift = tg_shift_s2((unsigned)FIELD_GET(STE2_S2TG, ste[2]));
+		unsigned ps = ps_bits((unsigned)FIELD_GET(STE2_S2PS, ste[2]));
+		bool ha = ste[2] & STE2_S2HA, hd = ste[2] & STE2_S2HD;
+		struct pgt_cfg pc;
+
+		if (!(ste[2] & STE2_S2AA64) || (ste[2] & STE2_S2ENDI) || !gran_ok(s, shift))
+			goto bad;
+		if (((ha || hd) && s->cfg.httu == 0) || (hd && s->cfg.httu == 1))
+			goto bad;
+		if (((ste[2] & STE2_S2S) && s->cfg.stall_model == 1) ||
+		    (!(ste[2] & STE2_S2S) && s->cfg.stall_model == 2))
+			goto bad;
+		/* S2T0SZ in [MAX(16, 64 - IAS), 39] (IAS = OAS: no AArch32 stage 1). */
+		{
+			unsigned tsz = (unsigned)FIELD_GET(STE2_S2T0SZ, ste[2]);
+			unsigned lo = 64 - s->cfg.oas > 16 ? 64 - s->cfg.oas : 16;
+
+			if (tsz < lo || tsz > 39)
+				goto bad;
+		}
+		hd = hd && ha;                  /* dirty state is managed only with HA */
+		if (!s->cfg.vmid16 && (ste[2] & GENMASK(15, 8)))
+			goto bad;
+		if (ps > s->cfg.oas)
+			ps = s->cfg.oas;        /* S2PS above OAS acts as OAS */
+		pc = (struct pgt_cfg){
+			.family = PGT_LPAE_S2, .granule = 1u << shift,
+			.tsz = (unsigned)FIELD_GET(STE2_S2T0SZ, ste[2]),
+			.sl0 = (unsigned)FIELD_GET(STE2_S2SL0, ste[2]), .oas = ps,
+			.flags = (ha ? PGT_CFG_HA : 0) | (hd ? PGT_CFG_HD : 0),
+		};
+		if (pgt_fmt_init(&r->c.s2f, &pc))
+			goto bad;
+		r->c.s2root = ste[3] & STE3_S2TTB;
+		/* S2TTB beyond the output size, or below the root table's alignment. */
+		if ((r->c.s2root & ~GENMASK(ps - 1, 0)) ||
+		    (r->c.s2root & (pgt_root_align(&r->c.s2f) - 1)))
+			goto bad;
+		r->c.vmid = (uint16_t)FIELD_GET(STE2_S2VMID, ste[2]);
+	} else {
+		/* Stage 1 only: TLB entries are tagged with S2VMID as well (with S2P;
+		 * Linux writes 0 there for stage-1 domains and invalidates with VMID 0). */
+		r->c.vmid = s->cfg.s2p ? (uint16_t)FIELD_GET(STE2_S2VMID, ste[2]) : 0;
+	}
+	return true;
+bad:
+	ev_init(r, rq, EVT_C_BAD_STE);
+	return false;
+}
+
+/* ---- context descriptors ---------------------------------------------------------------------- */
+
+/* Reads a word of the CD table at table address a (an IPA when nested: stage 2
+ * translates it first; a stage-2 fault is reported with CLASS = CD). */
+static bool cd_read(struct smmu *s, struct xmode *m, const struct sreq *rq, struct xres *r,
+		    uint64_t a, uint64_t *val, const char *what, uint8_t fetch_id)
+{
+	uint64_t pa = a;
+
+	if (r->c.s2) {
+		struct pgt_result res;
+		struct pgt_trace pt = { pg_step, (void *)m->tr };
+
+		pgt_walk_view(&r->c.s2f, view(s, m), r->c.s2root, a, 0, &res,
+			      m->tr ? &pt : NULL);
+		if (m->count) {
+			pcounter_add(&s->walks, 1);
+			pcounter_add(&s->walk_refs, res.refs);
+		}
+		if (!res.ok) {
+			ev_init(r, rq, (uint8_t)res.fault.code);
+			r->ev.s2 = true;
+			r->ev.class_ = EVT_CLASS_CD;
+			r->ev.ipa = a;
+			r->ev.ttrnw = true;
+			r->record = (r->c.ste[2] & STE2_S2R) != 0;
+			return false;
+		}
+		pa = res.oa;
+	}
+	if (!xl_load(s, m, pa, val, what)) {
+		ev_fetch(r, rq, fetch_id, pa);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The CD of the request's substream (or of substream 0, or none, for a request
+ * without one, as S1DSS says): C_BAD_SUBSTREAMID for an SSID the STE does not
+ * allow or an invalid L1 CD descriptor, F_CD_FETCH when memory cannot be read.
+ * Returns false with *bypass_s1 set when S1DSS says stage 1 is bypassed.
+ */
+static bool cd_get(struct smmu *s, struct xmode *m, const struct sreq *rq, struct xres *r,
+		   bool *bypass_s1)
+{
+	const uint64_t *ste = r->c.ste;
+	unsigned cdmax = (unsigned)FIELD_GET(STE0_S1CDMAX, ste[0]);
+	unsigned fmt = (unsigned)FIELD_GET(STE0_S1FMT, ste[0]);
+	uint64_t ptr = ste[0] & STE0_S1CTXPTR, a, desc;
+	uint32_t ssid = 0;
+	uint64_t tag[HWC_TAG_WORDS], val[HWC_VAL_WORDS];
+
+	*bypass_s1 = false;
+	if (rq->ssv) {
+		if (!cdmax || rq->ssid >= BIT(cdmax)) {
+			ev_init(r, rq, EVT_C_BAD_SUBSTREAMID);
+			return false;
+		}
+		ssid = rq->ssid;
+		/* S1DSS = 0b10 reserves substream 0 for requests without one: an
+		 * explicit SSID 0 is F_STREAM_DISABLED (facts §3.1). */
+		if (ssid == 0 && FIELD_GET(STE1_S1DSS, ste[1]) == S1DSS_SSID0) {
+			ev_init(r, rq, EVT_F_STREAM_DISABLED);
+			return false;
+		}
+	} else if (cdmax) {
+		switch (FIELD_GET(STE1_S1DSS, ste[1])) {
+		case S1DSS_TERMINATE:
+			ev_init(r, rq, EVT_F_STREAM_DISABLED);
+			return false;
+		case S1DSS_BYPASS:
+			*bypass_s1 = true;
+			return false;
+		default:
+			ssid = 0;
+		}
+	}
+	tag[0] = CFG_CD;
+	tag[1] = rq->sid;
+	tag[2] = ssid;
+	if (m->cached && hwc_lookup(s->cfgc, cache_hash(tag), tag, val)) {
+		memcpy(r->c.cd, val, sizeof(r->c.cd));
+		r->c.cd_hit = true;
+		r->c.have_cd = true;
+		return true;
+	}
+	if (fmt == S1FMT_LINEAR || !cdmax) {
+		a = ptr + (uint64_t)ssid * CD_SIZE;
+	} else {
+		unsigned split = fmt == S1FMT_4K_L2 ? 6 : 10;
+		uint64_t l1 = ptr + (uint64_t)(ssid >> split) * CD_L1_SIZE;
+
+		if (!cd_read(s, m, rq, r, l1, &desc, "l1-cd", EVT_F_CD_FETCH))
+			return false;
+		if (!(desc & CD_L1_V)) {
+			ev_init(r, rq, EVT_C_BAD_SUBSTREAMID);
+			return false;
+		}
+		a = (desc & CD_L1_L2PTR) + (uint64_t)(ssid & (BIT(split) - 1)) * CD_SIZE;
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		static const char *const names[4] = { "cd[0]", "cd[1]", "cd[2]", "cd[3]" };
+
+		if (!cd_read(s, m, rq, r, a + 8 * i, &r->c.cd[i], names[i], EVT_F_CD_FETCH))
+			return false;
+	}
+	r->c.have_cd = true;
+	if (m->cached)
+		hwc_fill(s->cfgc, cache_hash(tag), tag, r->c.cd, m->gen_cfg);
+	return true;
+}
+
+/* TG0 / TG1 to a granule shift (0: reserved). */
+static unsigned tg0_shift(unsigned tg)
+{
+	return tg == TG0_4K ? 12 : tg == TG0_64K ? 16 : tg == TG0_16K ? 14 : 0;
+}
+
+static unsigned tg1_shift(unsigned tg)
+{
+	return tg == TG1_4K ? 12 : tg == TG1_64K ? 16 : tg == TG1_16K ? 14 : 0;
+}
+
+/*
+ * Decodes the CD and selects the translation table for the request's address:
+ * C_BAD_CD for an invalid or ILLEGAL CD (V = 0, AArch32, a granule not
+ * implemented, T0SZ/T1SZ out of range, HA/HD without HTTU); F_TRANSLATION (stage
+ * 1, level 0... as the walker gives it for an input out of range) when the address
+ * lies in no range or its range is disabled by EPDx.
+ */
+static bool cd_decode(struct smmu *s, const struct sreq *rq, struct xres *r)
+{
+	const uint64_t *cd = r->c.cd;
+	uint64_t va = rq->addr;
+	bool upper, tbi;
+	unsigned shift, tsz, ips;
+	bool ha, hd;
+	struct pgt_cfg pc;
+
+	if (!(cd[0] & CD0_V) || !(cd[0] & CD0_AA64) || (cd[0] & CD0_ENDI))
+		goto bad;
+	ha = cd[0] & CD0_HA;
+	hd = cd[0] & CD0_HD;
+	if (((ha || hd) && s->cfg.httu == 0) || (hd && s->cfg.httu == 1))
+		goto bad;
+	hd = hd && ha;
+	if (((r->c.ste[1] & STE1_S1STALLD) && (cd[0] & CD0_S)) ||
+	    (s->cfg.term_model && !(cd[0] & CD0_A)) ||
+	    (s->cfg.stall_model == 1 && (cd[0] & CD0_S)) ||
+	    (s->cfg.stall_model == 2 && !(cd[0] & CD0_S)))
+		goto bad;
+	ips = ps_bits((unsigned)FIELD_GET(CD0_IPS, cd[0]));
+	if (ips > s->cfg.oas)
+		ips = s->cfg.oas;               /* IPS above OAS acts as OAS */
+	r->c.asid = (uint16_t)FIELD_GET(CD0_ASID, cd[0]);
+	if (!s->cfg.asid16 && (r->c.asid & 0xff00))
+		goto bad;
+	/* Which range: bit 55 selects (with TBI the top byte is not checked). */
+	upper = va & BIT(55);
+	tbi = cd[0] & (upper ? CD0_TBI1 : CD0_TBI0);
+	if (upper) {
+		shift = tg1_shift((unsigned)FIELD_GET(CD0_TG1, cd[0]));
+		tsz = (unsigned)FIELD_GET(CD0_T1SZ, cd[0]);
+	} else {
+		shift = tg0_shift((unsigned)FIELD_GET(CD0_TG0, cd[0]));
+		tsz = (unsigned)FIELD_GET(CD0_T0SZ, cd[0]);
+	}
+	if (!gran_ok(s, shift) || tsz < 16 || tsz > 39)
+		goto bad;
+	pc = (struct pgt_cfg){
+		.family = PGT_LPAE_S1, .granule = 1u << shift, .tsz = tsz, .oas = ips,
+		.flags = (ha ? PGT_CFG_HA : 0) | (hd ? PGT_CFG_HD : 0),
+	};
+	if (pgt_fmt_init(&r->c.s1f, &pc))
+		goto bad;
+	r->c.s1root = (upper ? r->c.cd[2] & CD2_TTB1 : r->c.cd[1] & CD1_TTB0);
+	/* The range check: the bits above the input size must all equal bit 55's
+	 * side (the top byte excluded with TBI), and the range must be enabled. */
+	{
+		uint64_t top = tbi ? GENMASK(55, 64 - tsz) : GENMASK(63, 64 - tsz);
+		uint64_t want = upper ? top : 0;
+
+		if ((va & top) != want || (cd[0] & (upper ? CD0_EPD1 : CD0_EPD0))) {
+			ev_init(r, rq, EVT_F_TRANSLATION);
+			r->ev.class_ = EVT_CLASS_IN;
+			r->record = (cd[0] & CD0_R) != 0;
+			return false;
+		}
+	}
+	return true;
+bad:
+	ev_init(r, rq, EVT_C_BAD_CD);
+	return false;
+}
+
+/* ---- TLB -------------------------------------------------------------------------------------- */
+
+static void tlb_tag(const struct xcfg *c, enum tlb_kind k, unsigned shift, uint64_t ia,
+		    uint64_t tag[HWC_TAG_WORDS])
+{
+	tag[0] = c->vmid | (uint64_t)(k == TK_S2 ? 0 : c->asid) << 16 | (uint64_t)k << 32 |
+		 (uint64_t)shift << 36;
+	tag[1] = ia >> shift;
+	tag[2] = 0;
+}
+
+/* The page sizes a format can leaf at, as shifts, smallest first. */
+static unsigned leaf_shifts(const struct pgt_fmt *f, unsigned out[PGT_MAX_LEVELS])
+{
+	unsigned n = 0;
+
+	for (unsigned h = 0; h < f->levels; h++)
+		if (f->leaf_ok & BIT(h))
+			out[n++] = pgt_shift(f, h);
+	return n;
+}
+
+static enum tlb_kind tlb_kind_of(const struct xcfg *c)
+{
+	return c->s1 && c->s2 ? TK_NESTED : c->s1 ? TK_S1 : TK_S2;
+}
+
+/* The stage whose leaf sizes tag the entry: stage 1 when there is one. */
+static const struct pgt_fmt *tag_fmt(const struct xcfg *c)
+{
+	return c->s1 ? &c->s1f : &c->s2f;
+}
+
+static bool tlb_lookup(struct smmu *s, const struct sreq *rq, struct xres *r, unsigned need)
+{
+	unsigned shifts[PGT_MAX_LEVELS], n = leaf_shifts(tag_fmt(&r->c), shifts);
+	uint64_t tag[HWC_TAG_WORDS], val[HWC_VAL_WORDS];
+	enum tlb_kind k = tlb_kind_of(&r->c);
+
+	for (unsigned i = 0; i < n; i++) {
+		tlb_tag(&r->c, k, shifts[i], rq->addr, tag);
+		if (!hwc_lookup(s->tlb, cache_hash(tag), tag, val))
+			continue;
+		/* An entry filled for the other privilege answers for its own only. */
+		if (((val[1] & TLBV_PRIV) != 0) != rq->priv)
+			return false;
+		if ((val[1] & need) != need)
+			return false;           /* walk: permission fault or a D update */
+		r->page = val[0];
+		r->size = BIT(shifts[i]);
+		r->perm = (unsigned)(val[1] & TLBV_PERM);
+		r->ipa = val[2];
+		r->tlb_hit = true;
+		return true;
+	}
+	return false;
+}
+
+/* ---- walk caches (struct pgt_wcache hooks) ----------------------------------------------------- */
+
+struct wctx {
+	struct smmu *s;
+	const struct xmode *m;
+	const struct xcfg *c;
+	bool fill;
+	bool s1_used, s1_hit, s2_used, s2_hit;
+};
+
+static void wc_tag(const struct wctx *w, const struct pgt_fmt *f, bool s1, unsigned h, uint64_t ia,
+		   uint64_t tag[HWC_TAG_WORDS])
+{
+	unsigned rs = f->shift[h] + f->stride;     /* the table maps 2^rs bytes of input */
+
+	tag[0] = rs >= 64 ? 0 : ia & ~(BIT(rs) - 1);
+	tag[1] = w->c->vmid | (s1 ? (uint64_t)w->c->asid << 16 : 0) | (uint64_t)h << 32 |
+		 (uint64_t)f->levels << 35 | (uint64_t)rs << 38 | (uint64_t)f->gshift << 45 |
+		 (s1 && w->c->s2 ? BIT(50) : 0);
+	tag[2] = f->ia_bits;
+}
+
+static int wc_lookup(void *ctx, const struct pgt_fmt *f, uint8_t stage, uint64_t ia,
+		     uint64_t *table, uint64_t acc[2])
+{
+	struct wctx *w = ctx;
+	bool s1 = stage == 1;
+	struct hwc *c = s1 ? w->s->s1wc : w->s->s2wc;
+	uint64_t tag[HWC_TAG_WORDS], val[HWC_VAL_WORDS];
+
+	*(s1 ? &w->s1_used : &w->s2_used) = true;
+	for (unsigned h = 0; h + 1u < f->levels; h++) {
+		wc_tag(w, f, s1, h, ia, tag);
+		if (hwc_lookup(c, cache_hash(tag), tag, val)) {
+			*table = val[0];
+			acc[0] = val[1];
+			acc[1] = val[2];
+			*(s1 ? &w->s1_hit : &w->s2_hit) = true;
+			return (int)h;
+		}
+	}
+	return -1;
+}
+
+static void wc_fill(void *ctx, const struct pgt_fmt *f, uint8_t stage, unsigned height,
+		    uint64_t ia, uint64_t table, const uint64_t acc[2])
+{
+	struct wctx *w = ctx;
+	bool s1 = stage == 1;
+	uint64_t tag[HWC_TAG_WORDS], val[HWC_VAL_WORDS] = { table, acc[0], acc[1], 0 };
+
+	if (!w->fill)
+		return;
+	wc_tag(w, f, s1, height, ia, tag);
+	hwc_fill(s1 ? w->s->s1wc : w->s->s2wc, cache_hash(tag), tag, val,
+		 s1 ? w->m->gen_s1wc : w->m->gen_s2wc);
+}
+
+/* ---- the walk ------------------------------------------------------------------------------------ */
+
+static unsigned req_access(const struct sreq *rq)
+{
+	return (rq->write ? PGT_ACC_WRITE : 0) | (rq->exec ? PGT_ACC_EXEC : 0) |
+	       (rq->priv ? 0 : PGT_ACC_USER);
+}
+
+/* A leaf as updated by the walk is writable without a further update: stage 1
+ * AP[2] clear, stage 2 S2AP write set. */
+static bool leaf_writable(const struct pgt_fmt *f, uint64_t leaf)
+{
+	return f->family == PGT_LPAE_S1 ? !(leaf & LPAE_AP2) : (leaf & LPAE_S2AP_W) != 0;
+}
+
+static void walk(struct smmu *s, struct xmode *m, const struct sreq *rq, struct xres *r)
+{
+	struct pgt_result res;
+	struct pgt_trace pt = { pg_step, (void *)m->tr };
+	struct wctx w = { .s = s, .m = m, .c = &r->c, .fill = m->cached };
+	struct pgt_wcache wc = { wc_lookup, wc_fill, &w };
+	unsigned acc = req_access(rq);
+
+	if (r->c.s1 && r->c.s2)
+		pgt_walk_nested_wc(&r->c.s1f, r->c.s1root, &r->c.s2f, r->c.s2root, view(s, m),
+				   rq->addr, acc, &res, m->tr ? &pt : NULL, m->cached ? &wc : NULL);
+	else if (r->c.s1)
+		pgt_walk_wc(&r->c.s1f, view(s, m), r->c.s1root, rq->addr, acc, &res,
+			    m->tr ? &pt : NULL, m->cached ? &wc : NULL);
+	else
+		pgt_walk_wc(&r->c.s2f, view(s, m), r->c.s2root, rq->addr, acc, &res,
+			    m->tr ? &pt : NULL, m->cached ? &wc : NULL);
+	r->walked = true;
+	if (m->count) {
+		pcounter_add(&s->walks, 1);
+		pcounter_add(&s->walk_refs, res.refs);
+	}
+	if (m->cached) {
+		if (w.s1_used)
+			w.s1_hit ? hwc_count_hit(s->s1wc) : hwc_count_miss(s->s1wc);
+		if (w.s2_used)
+			w.s2_hit ? hwc_count_hit(s->s2wc) : hwc_count_miss(s->s2wc);
+	}
+	if (!res.ok) {
+		bool s2 = res.fault.stage == 2;
+
+		ev_init(r, rq, (uint8_t)res.fault.code);
+		r->ev.s2 = s2;
+		r->ev.class_ = res.fault.s1_fetch ? EVT_CLASS_TT : EVT_CLASS_IN;
+		r->ev.ttrnw = res.fault.s1_fetch && !res.fault.s1_write;
+		if (s2)
+			r->ev.ipa = res.fault.addr;
+		if (res.fault.reason == PGT_FAULT_TABLE_ACCESS) {
+			/* The table is not memory: an external abort on the walk. */
+			r->ev.id = EVT_F_WALK_EABT;
+			r->ev.fetch_addr = res.fault.entry_pa;
+			r->record = true;
+		} else {
+			r->record = s2 ? (r->c.ste[2] & STE2_S2R) != 0 : (r->c.cd[0] & CD0_R) != 0;
+		}
+		return;
+	}
+	r->size = res.page_size;
+	r->page = res.oa & ~(res.page_size - 1);
+	r->perm = res.perm;
+	if (r->c.s1 && !leaf_writable(&r->c.s1f, res.leaf[0]))
+		r->perm &= ~PGT_PERM_W;
+	if (r->c.s2 && !leaf_writable(&r->c.s2f, res.leaf[r->c.s1 ? 1 : 0]))
+		r->perm &= ~PGT_PERM_W;
+	r->ipa = 0;
+	r->global = r->c.s1 && res.attrs[0].global;
+	if (r->c.s1 && r->c.s2) {
+		/* The stage-1 output page (an IPA) of the request, at the entry's size. */
+		unsigned s1shift = pgt_shift(&r->c.s1f, (unsigned)(3 - res.leaf_level[0]));
+		uint64_t ipa = (res.leaf[0] & LPAE_OA_LO & ~(BIT(s1shift) - 1)) |
+			       (rq->addr & (BIT(s1shift) - 1));
+
+		r->ipa = ipa & ~(r->size - 1);
+	}
+}
+
+static void tlb_fill(struct smmu *s, const struct xmode *m, const struct sreq *rq,
+		     const struct xres *r)
+{
+	const struct pgt_fmt *f = tag_fmt(&r->c);
+	unsigned shifts[PGT_MAX_LEVELS], n = leaf_shifts(f, shifts), shift = 0;
+	uint64_t tag[HWC_TAG_WORDS], val[HWC_VAL_WORDS];
+
+	/* The entry has the smallest of the stages' page sizes (r->size); it is
+	 * tagged with that size if the tagging stage can leaf there, else not cached
+	 * (a stage-2 page smaller than every stage-1 size cannot be). */
+	for (unsigned i = 0; i < n; i++)
+		if (BIT(shifts[i]) == r->size)
+			shift = shifts[i];
+	if (!shift)
+		return;
+	tlb_tag(&r->c, tlb_kind_of(&r->c), shift, rq->addr, tag);
+	val[0] = r->page;
+	val[1] = r->perm | (rq->priv ? TLBV_PRIV : 0) | (r->global ? TLBV_GLOBAL : 0);
+	val[2] = r->ipa;
+	val[3] = 0;
+	hwc_fill(s->tlb, cache_hash(tag), tag, val, m->gen_tlb);
+}
+
+/* ---- resolution ---------------------------------------------------------------------------------- */
+
+static void outcome_bypass(struct xres *r, const struct sreq *rq)
+{
+	r->fault = false;
+	r->page = rq->addr & ~UINT64_C(0xfff);
+	r->size = 4096;
+	r->perm = PGT_PERM_R | PGT_PERM_W | PGT_PERM_X;
+}
+
+static void outcome_abort(struct xres *r)
+{
+	r->fault = true;
+	r->silent = true;
+	r->record = false;
+}
+
+/*
+ * Resolves rq: configuration, then the TLB, then a walk. Leaves r's outcome: a
+ * translation, or a fault with r->ev (recorded if r->record).
+ */
+static void resolve(struct smmu *s, struct xmode *m, const struct sreq *rq, struct xres *r)
+{
+	unsigned eats;
+	bool bypass_s1;
+	unsigned need;
+
+	memset(r, 0, sizeof(*r));
+	r->priv = rq->priv;
+	if (!atomic_load_explicit(&s->enabled, memory_order_acquire)) {
+		/* SMMUEN = 0: GBPA says abort or bypass; no event. */
+		if (atomic_load_explicit(&s->gbpa_now, memory_order_acquire) & GBPA_ABORT)
+			outcome_abort(r);
+		else
+			outcome_bypass(r, rq);
+		return;
+	}
+	if (!ste_get(s, m, rq, r) || !ste_decode(s, rq, r))
+		return;
+	eats = (unsigned)FIELD_GET(STE1_EATS, r->c.ste[1]);
+	if (rq->at == DEV_AT_TRANS_REQ && eats == EATS_ABORT) {
+		ev_init(r, rq, EVT_F_BAD_ATS_TREQ);
+		r->ur = true;
+		return;
+	}
+	if (rq->at == DEV_AT_TRANSLATED) {
+		/* Translated traffic is checked (CR0.ATSCHK is taken as set) against
+		 * EATS: forbidden without it; passed as it is unless split-stage ATS
+		 * leaves stage 2 to translate the address (facts §2). */
+		if (eats == EATS_ABORT || r->c.config == STE_CFG_ABORT) {
+			ev_init(r, rq, EVT_F_TRANSL_FORBIDDEN);
+			return;
+		}
+		if (eats != EATS_S1CHK || !r->c.s2) {
+			outcome_bypass(r, rq);
+			return;
+		}
+		r->c.s1 = false;
+	}
+	/* A substream where stage 1 is off (bypass, stage 2 only), or on an SMMU
+	 * without substreams: C_BAD_SUBSTREAMID (facts §3.1). */
+	if (rq->ssv && r->c.config != STE_CFG_ABORT && (!r->c.s1 || !s->cfg.ssidsize)) {
+		ev_init(r, rq, EVT_C_BAD_SUBSTREAMID);
+		return;
+	}
+	switch (r->c.config) {
+	case STE_CFG_ABORT:
+		outcome_abort(r);
+		return;
+	case STE_CFG_BYPASS:
+		outcome_bypass(r, rq);
+		return;
+	}
+	if (r->c.s1) {
+		if (!cd_get(s, m, rq, r, &bypass_s1)) {
+			if (!bypass_s1)
+				return;
+			r->c.s1 = false;        /* S1DSS bypass: stage 2 only, if any */
+			if (!r->c.s2) {
+				outcome_bypass(r, rq);
+				return;
+			}
+		} else if (!cd_decode(s, rq, r)) {
+			return;
+		}
+	}
+	need = rq->write ? PGT_PERM_W : rq->exec ? PGT_PERM_X : PGT_PERM_R;
+	if (rq->at == DEV_AT_TRANS_REQ)
+		need = PGT_PERM_R;              /* ATS asks what is allowed, not one access */
+	if (m->cached && tlb_lookup(s, rq, r, need))
+		return;
+	walk(s, m, rq, r);
+	if (!r->fault && m->cached)
+		tlb_fill(s, m, rq, r);
+}
+
+static void finish(struct smmu *s, const struct sreq *rq, struct xres *r, struct dev_xlate *x)
+{
+	memset(x, 0, sizeof(*x));
+	if (!r->fault) {
+		x->status = DEV_XLATE_OK;
+		x->size = r->size;
+		x->page_base = rq->addr & ~(r->size - 1);
+		x->pa = r->page + (rq->addr & (r->size - 1));
+		x->r = r->perm & PGT_PERM_R;
+		x->w = r->perm & PGT_PERM_W;
+		x->x = r->perm & PGT_PERM_X;
+		x->priv = rq->priv;
+		return;
+	}
+	x->fault_reason = r->ev.id;
+	if (rq->at == DEV_AT_TRANS_REQ && !r->ur && !r->silent &&
+	    (r->ev.id == EVT_F_TRANSLATION || r->ev.id == EVT_F_ADDR_SIZE ||
+	     r->ev.id == EVT_F_ACCESS || r->ev.id == EVT_F_PERMISSION)) {
+		/* ATS: a translation fault is a completion without access, and no event:
+		 * the device may ask for the page with PRI. */
+		x->status = DEV_XLATE_NO_ACCESS;
+		x->size = 4096;
+		x->page_base = rq->addr & ~UINT64_C(0xfff);
+		return;
+	}
+	x->status = rq->at == DEV_AT_TRANS_REQ ? DEV_XLATE_UR : DEV_XLATE_FAULT;
+	atomic_fetch_add_explicit(&s->events[r->ev.id], 1, memory_order_relaxed);
+	if (r->record)
+		smmu_event(s, &r->ev);
+}
+
+static void req_from_txn(struct sreq *rq, const struct dev_txn *t)
+{
+	rq->sid = t->rid;
+	rq->ssv = t->pasid_valid;
+	rq->ssid = t->pasid_valid ? t->pasid : 0;
+	rq->write = t->write;
+	rq->exec = t->pasid_valid && t->exec && !t->write;
+	rq->priv = t->pasid_valid && t->priv;
+	rq->at = (uint8_t)t->at;
+	rq->addr = t->addr;
+}
+
+static void mode_begin(struct smmu *s, struct xmode *m)
+{
+	m->gen_cfg = hwc_gen(s->cfgc);
+	m->gen_tlb = hwc_gen(s->tlb);
+	m->gen_s1wc = hwc_gen(s->s1wc);
+	m->gen_s2wc = hwc_gen(s->s2wc);
+}
+
+void smmu_translate(struct smmu *s, const struct dev_txn *t, struct dev_xlate *x)
+{
+	struct xview view = { .open = false };
+	struct xmode m = { .cached = true, .count = true, .view = &view };
+	struct sreq rq;
+	struct xres r;
+
+	pcounter_add(&s->translations, 1);
+	mode_begin(s, &m);
+	req_from_txn(&rq, t);
+	resolve(s, &m, &rq, &r);
+	if (view.open)
+		mem_view_end(&view.v);
+	if (r.c.ste_hit)
+		hwc_count_hit(s->cfgc);
+	else if (atomic_load_explicit(&s->enabled, memory_order_relaxed))
+		hwc_count_miss(s->cfgc);
+	if (!r.fault || r.tlb_hit || r.walked)
+		r.tlb_hit ? hwc_count_hit(s->tlb) : hwc_count_miss(s->tlb);
+	finish(s, &rq, &r, x);
+}
+
+void smmu_translate_trace(struct smmu *s, const struct dev_txn *t, struct dev_xlate *x,
+			  void (*step)(void *ctx, const char *what, uint64_t pa, uint64_t val,
+				       const struct pgt_step *pgs),
+			  void *ctx, struct smmu_event *ev, bool *have_ev)
+{
+	struct xtrace tr = { step, ctx };
+	struct xview view = { .open = false };
+	struct xmode m = { .cached = false, .count = true, .tr = &tr, .view = &view };
+	struct sreq rq;
+	struct xres r;
+
+	pcounter_add(&s->translations, 1);
+	req_from_txn(&rq, t);
+	resolve(s, &m, &rq, &r);
+	if (view.open)
+		mem_view_end(&view.v);
+	*have_ev = r.fault && !r.silent;
+	if (*have_ev)
+		*ev = r.ev;
+	finish(s, &rq, &r, x);
+}
+
+/* ---- invalidation primitives ---------------------------------------------------------------------- */
+
+struct cfg_match {
+	uint32_t sid_lo, sid_hi;        /* [lo, hi] */
+	bool ste, cd, all_ssids;
+	uint32_t ssid;
+};
+
+static bool cfg_match(const uint64_t tag[HWC_TAG_WORDS], const uint64_t val[HWC_VAL_WORDS],
+		      const void *ctx)
+{
+	const struct cfg_match *cm = ctx;
+
+	(void)val;
+	if (tag[1] < cm->sid_lo || tag[1] > cm->sid_hi)
+		return false;
+	if (tag[0] == CFG_STE)
+		return cm->ste;
+	return cm->cd && (cm->all_ssids || tag[2] == cm->ssid);
+}
+
+/* CFGI_STE: the STE and (facts §7) every CD cached through it. */
+unsigned smmu_inv_ste(struct smmu *s, uint32_t sid, unsigned span)
+{
+	uint64_t n = span >= 32 ? UINT64_C(1) << 32 : UINT64_C(1) << span;
+	uint32_t lo = (uint32_t)(sid & ~(n - 1));
+	struct cfg_match cm = { lo, (uint32_t)(lo + n - 1), true, true, true, 0 };
+
+	return hwc_invalidate(s->cfgc, cfg_match, &cm);
+}
+
+unsigned smmu_inv_cd(struct smmu *s, uint32_t sid, bool all_ssids, uint32_t ssid)
+{
+	struct cfg_match cm = { sid, sid, false, true, all_ssids, ssid };
+
+	return hwc_invalidate(s->cfgc, cfg_match, &cm);
+}
+
+unsigned smmu_inv_cfg_all(struct smmu *s)
+{
+	return hwc_invalidate_all(s->cfgc);
+}
+
+static bool range_hits(uint64_t base, unsigned shift, const struct smmu_tlbi *t)
+{
+	uint64_t lo = base << shift, hi = lo + (BIT(shift) - 1);
+
+	return !(hi < t->addr || lo > t->addr + (t->size - 1));
+}
+
+static bool tlb_match(const uint64_t tag[HWC_TAG_WORDS], const uint64_t val[HWC_VAL_WORDS],
+		      const void *ctx)
+{
+	const struct smmu_tlbi *t = ctx;
+	uint16_t vmid = (uint16_t)FIELD_GET(TLB_VMID, tag[0]);
+	uint16_t asid = (uint16_t)FIELD_GET(TLB_ASID, tag[0]);
+	enum tlb_kind k = (enum tlb_kind)FIELD_GET(TLB_KIND, tag[0]);
+	unsigned shift = (unsigned)FIELD_GET(TLB_SHIFT, tag[0]);
+	bool global = val[1] & TLBV_GLOBAL;
+
+	switch (t->kind) {
+	case SMMU_TLBI_NSNH_ALL:
+		return true;
+	case SMMU_TLBI_EL2_ALL:
+		return false;                   /* the model makes no EL2 entries */
+	case SMMU_TLBI_S12_VMALL:
+		return vmid == t->vmid;
+	case SMMU_TLBI_NH_ALL:
+		return vmid == t->vmid && k != TK_S2;
+	case SMMU_TLBI_NH_ASID:
+		return vmid == t->vmid && k != TK_S2 && asid == t->asid && !global;
+	case SMMU_TLBI_NH_VA:
+		return vmid == t->vmid && k != TK_S2 && (asid == t->asid || global) &&
+		       range_hits(tag[1], shift, t);
+	case SMMU_TLBI_NH_VAA:
+		return vmid == t->vmid && k != TK_S2 && range_hits(tag[1], shift, t);
+	case SMMU_TLBI_S2_IPA:
+		/* Stage-2-only entries: tagged by IPA already. Combined entries are not
+		 * required to go (see the header comment). */
+		return vmid == t->vmid && k == TK_S2 && range_hits(tag[1], shift, t);
+	}
+	return false;
+}
+
+static bool wc_match(const uint64_t tag[HWC_TAG_WORDS], const uint64_t val[HWC_VAL_WORDS],
+		     const void *ctx)
+{
+	const struct smmu_tlbi *t = ctx;
+	uint16_t vmid = (uint16_t)(tag[1] & 0xffff);
+	uint16_t asid = (uint16_t)((tag[1] >> 16) & 0xffff);
+	unsigned rs = (unsigned)((tag[1] >> 38) & 0x7f);
+	uint64_t lo = tag[0], hi = rs >= 64 ? UINT64_MAX : lo + (BIT(rs) - 1);
+
+	(void)val;
+	if (t->kind == SMMU_TLBI_NSNH_ALL)
+		return true;
+	if (vmid != t->vmid)
+		return false;
+	switch (t->kind) {
+	case SMMU_TLBI_NH_ASID:
+		return asid == t->asid;
+	case SMMU_TLBI_NH_VA:
+		return asid == t->asid && !(hi < t->addr || lo > t->addr + (t->size - 1));
+	case SMMU_TLBI_NH_VAA:
+	case SMMU_TLBI_S2_IPA:
+		return !(hi < t->addr || lo > t->addr + (t->size - 1));
+	default:
+		return true;                    /* NH_ALL, S12_VMALL: the whole VMID */
+	}
+}
+
+/*
+ * TLB: the entries the command names (tlb_match). Walk caches: the command's
+ * stage, unless Leaf says only last-level entries need go (walk-cache entries
+ * are never last level). NH_* reach the stage-1 walk cache, S2_IPA the stage-2
+ * one, S12_VMALL and NSNH_ALL both.
+ */
+unsigned smmu_inv_tlb(struct smmu *s, const struct smmu_tlbi *t)
+{
+	unsigned n = hwc_invalidate(s->tlb, tlb_match, t);
+	bool s1 = t->kind != SMMU_TLBI_S2_IPA && t->kind != SMMU_TLBI_EL2_ALL;
+	bool s2 = t->kind == SMMU_TLBI_S2_IPA || t->kind == SMMU_TLBI_S12_VMALL ||
+		  t->kind == SMMU_TLBI_NSNH_ALL;
+
+	if (t->leaf)
+		return n;
+	if (s1)
+		n += hwc_invalidate(s->s1wc, wc_match, t);
+	if (s2)
+		n += hwc_invalidate(s->s2wc, wc_match, t);
+	return n;
+}
+
+void smmu_inv_all(struct smmu *s)
+{
+	hwc_invalidate_all(s->cfgc);
+	hwc_invalidate_all(s->tlb);
+	hwc_invalidate_all(s->s1wc);
+	hwc_invalidate_all(s->s2wc);
+}
+
+/* ---- stalls ------------------------------------------------------------------------------------ */
+
+/* RESUME: the STAG names a parked transaction of sid. (Transactions are parked
+ * by the stall path of the translation: see the issue notes; until it exists,
+ * every STAG is unknown.) */
+int smmu_stall_resume_locked(struct smmu *s, uint32_t sid, uint16_t stag, bool retry)
+{
+	struct smmu_stall *st;
+
+	(void)retry;
+	if (stag >= s->nstalls)
+		return -EINVAL;
+	st = &s->stalls[stag];
+	if (!st->busy || st->sid != sid)
+		return -EINVAL;
+	st->busy = false;
+	return 0;
+}
+
+unsigned smmu_stall_term_locked(struct smmu *s, uint32_t sid)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->nstalls; i++)
+		if (s->stalls[i].busy && s->stalls[i].sid == sid) {
+			s->stalls[i].busy = false;
+			n++;
+		}
+	return n;
+}
+
+/* ---- page requests ------------------------------------------------------------------------------ */
+
+/*
+ * A PCIe page request: written to the PRI queue while the SMMU is enabled and
+ * PRIQEN is set. Refused (-ENOSPC, the endpoint's group then fails) when it cannot
+ * be queued; the queue sets its overflow flag (queue.c).
+ */
+int smmu_page_request(struct smmu *s, const struct dev_page_req *pr)
+{
+	int ret;
+
+	atomic_fetch_add_explicit(&s->page_requests, 1, memory_order_relaxed);
+	smmu_lock(s);
+	if (!atomic_load_explicit(&s->enabled, memory_order_relaxed) || !s->cfg.pri)
+		ret = -ENOSPC;
+	else
+		ret = smmu_priq_write_locked(s, pr, pr->rid);
+	if (ret)
+		atomic_fetch_add_explicit(&s->priq_overflow, 1, memory_order_relaxed);
+	smmu_unlock(s);
+	return ret;
+}
