@@ -97,6 +97,14 @@ struct smmu {
 	_Atomic uint64_t events_written, events_lost;
 	_Atomic uint64_t commands[256];
 	_Atomic uint64_t page_requests, priq_overflow, stall_count, stale_hits;
+
+	/* regs.c/cmdq.c (L): a thread is processing the command queue. It drops the
+	 * lock around ATC invalidations (dev_ep_atc_invalidate waits for DMAs that
+	 * may be recording an event under the lock); meanwhile others leave the
+	 * queue to it. cmdq_epoch is bumped whenever CR0.CMDQEN changes, so the busy
+	 * thread knows whether the queue was reset during the window. */
+	bool cmdq_busy;
+	unsigned cmdq_epoch;
 };
 
 /* smmuv3.c */
@@ -121,6 +129,19 @@ struct smmu_qgeom {
 	uint64_t addr;
 };
 void smmu_qgeom(const struct smmu *s, uint64_t base, unsigned max_log2, struct smmu_qgeom *g);
+/* The address of the entry that ptr's index names: the base aligned to the
+ * larger of the queue's size in bytes and 32 (as the SMMU aligns it). */
+uint64_t smmu_qentry(const struct smmu_qgeom *g, unsigned entry_bytes, uint32_t ptr);
+/* Entries between cons and prod (index and wrap bit; other bits ignored), in
+ * [0, 2 * entries): more than 2^LOG2SIZE is an inconsistent pair (spec 3.5.1). */
+uint32_t smmu_qused(const struct smmu_qgeom *g, uint32_t prod, uint32_t cons);
+/* ptr advanced by one entry (the wrap bit toggles past the last); other bits 0. */
+uint32_t smmu_qnext(const struct smmu_qgeom *g, uint32_t ptr);
+/* A 32-bit MSI write of data at addr (bits 1:0 ignored, truncated to OAS):
+ * 0, or the mem/ error when addr is not writable memory. Lock held. */
+int smmu_msi_write_locked(struct smmu *s, uint64_t addr, uint32_t data);
+/* GERROR bits of err that are active (GERROR and GERRORN differ). Lock held. */
+uint32_t smmu_gerror_active_locked(const struct smmu *s, uint32_t err);
 
 /* ---- queue.c ------------------------------------------------------------------------------- */
 
@@ -146,6 +167,10 @@ struct smmu_event {
  * never growth). Returns 0 if written, -ENOSPC if lost. */
 int smmu_event(struct smmu *s, const struct smmu_event *e);
 int smmu_event_locked(struct smmu *s, const struct smmu_event *e);
+/* (queue.c) A record with stall set is never discarded (spec 7.2.1, 7.4): when the
+ * queue cannot take it the result is -EAGAIN, it is neither lost nor an overflow,
+ * and the stall path keeps the record to offer it again once the queue is
+ * writable (enabled, not full, no EVENTQ_ABT_ERR). */
 /* Lays e out as the 32-byte record (for the CLI too). */
 void smmu_event_encode(const struct smmu_event *e, uint64_t rec[4]);
 const char *smmu_event_name(uint8_t id);
@@ -153,6 +178,13 @@ const char *smmu_event_name(uint8_t id);
 /* Writes a PRI queue entry (lock held): -ENOSPC when PRIQEN is off or the queue is
  * full (the overflow flag is then set, as the spec says). */
 int smmu_priq_write_locked(struct smmu *s, const struct dev_page_req *pr, uint32_t sid);
+/* (queue.c) Every request that is not written is answered as spec 8.1/8.2 say,
+ * through dev_ep_page_response on smmu_endpoint(s, sid), before -ENOSPC returns:
+ * Response Failure without PASID while SMMUEN or PRIQEN is 0 or PRIQ_ABT_ERR is
+ * active (and for the request whose write aborted); Success for a last request
+ * discarded by an overflow (with its PASID if IDR3.PPS or the STE's PPAR says
+ * so; Failure without PASID when the STE cannot be read). Stop markers are never
+ * answered. So callers need not answer -ENOSPC themselves. */
 
 /* ---- cmdq.c -------------------------------------------------------------------------------- */
 

@@ -293,6 +293,8 @@
 /* PRI_RESP */
 #define CMD1_PRGI              GENMASK(8, 0)
 #define CMD1_RESP              GENMASK(13, 12)
+/* Linux's names; the spec's meanings (4.5.2): 0 ResponseFailure (PCIe 0b1111),
+ * 1 InvalidRequest (0b0001), 2 Success (0b0000), 3 Reserved (CERROR_ILL). */
 #define PRI_RESP_DENY          0
 #define PRI_RESP_FAIL          1
 #define PRI_RESP_SUCC          2
@@ -354,7 +356,11 @@ enum smmu_cmd_op {
 #define EVT_CLASS_TT           1
 #define EVT_CLASS_IN           2
 #define EVT1_TTRNW             BIT(44)
-#define EVT1_REASON            GENMASK(63, 32)  /* F_BAD_ATS_TREQ, C_BAD_* reasons */
+/* IMPLEMENTATION DEFINED Reason of F_UUT, F_STE_FETCH, F_CD_FETCH, F_VMS_FETCH: record
+ * bits 79:64 (spec 7.3; bit 80 is GPCF). F_TLB_CONFLICT and F_CFG_CONFLICT have it in
+ * 95:64 (dw1 31:0). It is not at 63:32, where PnU/InD/RnW/S2/CLASS lie. */
+#define EVT1_REASON            GENMASK(15, 0)
+#define EVT1_REASON_CONFLICT   GENMASK(31, 0)
 #define EVT3_IPA               GENMASK(51, 12)
 #define EVT3_FETCH_ADDR        GENMASK(51, 3)
 

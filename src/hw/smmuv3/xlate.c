@@ -734,7 +734,8 @@ static void walk(struct smmu *s, struct xmode *m, const struct sreq *rq, struct 
 	r->perm = res.perm;
 	if (r->c.s1 && !leaf_writable(&r->c.s1f, res.leaf[0]))
 		r->perm &= ~PGT_PERM_W;
-	if (r->c.s2 && !leaf_writable(&r->c.s2f, res.leaf[r->c.s1 ? 1 : 0]))
+	/* pgtable keeps a stage-2 leaf in leaf[1], in a 1-D walk too. */
+	if (r->c.s2 && !leaf_writable(&r->c.s2f, res.leaf[1]))
 		r->perm &= ~PGT_PERM_W;
 	r->ipa = 0;
 	r->global = r->c.s1 && res.attrs[0].global;
@@ -1137,9 +1138,9 @@ unsigned smmu_stall_term_locked(struct smmu *s, uint32_t sid)
 /* ---- page requests ------------------------------------------------------------------------------ */
 
 /*
- * A PCIe page request: written to the PRI queue while the SMMU is enabled and
- * PRIQEN is set. Refused (-ENOSPC, the endpoint's group then fails) when it cannot
- * be queued; the queue sets its overflow flag (queue.c).
+ * A PCIe page request: written to the PRI queue. Refused (-ENOSPC) when it cannot
+ * be queued, in which case queue.c has already sent the group's automatic
+ * response; priq_overflow counts those refusals.
  */
 int smmu_page_request(struct smmu *s, const struct dev_page_req *pr)
 {
@@ -1147,10 +1148,9 @@ int smmu_page_request(struct smmu *s, const struct dev_page_req *pr)
 
 	atomic_fetch_add_explicit(&s->page_requests, 1, memory_order_relaxed);
 	smmu_lock(s);
-	if (!atomic_load_explicit(&s->enabled, memory_order_relaxed) || !s->cfg.pri)
-		ret = -ENOSPC;
-	else
-		ret = smmu_priq_write_locked(s, pr, pr->rid);
+	/* queue.c decides, and answers the group itself when it cannot queue it
+	 * (SMMUEN or PRIQEN off, overflow, abort: facts §6.2). */
+	ret = smmu_priq_write_locked(s, pr, pr->rid);
 	if (ret)
 		atomic_fetch_add_explicit(&s->priq_overflow, 1, memory_order_relaxed);
 	smmu_unlock(s);
