@@ -31,6 +31,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "hw/xlview.h"
+
 #define HOT              __attribute__((always_inline)) inline
 
 /* Config cache tag[0] kinds. */
@@ -62,16 +64,6 @@ struct sreq {
 	uint64_t addr;
 };
 
-struct xtrace {
-	void (*step)(void *ctx, const char *what, uint64_t pa, uint64_t val,
-		     const struct pgt_step *pgs);
-	void *ctx;
-};
-
-struct xview {
-	struct mem_view v;
-	bool open;
-};
 
 /* How one resolution runs. */
 struct xmode {
@@ -115,27 +107,12 @@ struct xres {
 
 static struct mem_view *view(struct smmu *s, struct xmode *m)
 {
-	if (!m->view->open) {
-		mem_view_begin(&m->view->v, s->mem);
-		m->view->open = true;
-	}
-	return &m->view->v;
+	return xview_get(m->view, s->mem);
 }
 
 static bool xl_load(struct smmu *s, struct xmode *m, uint64_t pa, uint64_t *val, const char *what)
 {
-	if (mem_view_load64(view(s, m), pa, val))
-		return false;
-	if (m->tr)
-		m->tr->step(m->tr->ctx, what, pa, *val, NULL);
-	return true;
-}
-
-static void pg_step(void *ctx, const struct pgt_step *st)
-{
-	const struct xtrace *tr = ctx;
-
-	tr->step(tr->ctx, "page-table", st->pa, st->value, st);
+	return xview_load(m->view, s->mem, m->tr, pa, val, what);
 }
 
 static uint64_t cache_hash(const uint64_t tag[HWC_TAG_WORDS])
@@ -366,7 +343,7 @@ static bool cd_read(struct smmu *s, struct xmode *m, const struct sreq *rq, stru
 
 	if (r->c.s2) {
 		struct pgt_result res;
-		struct pgt_trace pt = { pg_step, (void *)m->tr };
+		struct pgt_trace pt = { xtrace_pg_step, (void *)m->tr };
 
 		pgt_walk_view(&r->c.s2f, view(s, m), r->c.s2root, a, 0, &res,
 			      m->tr ? &pt : NULL);
@@ -685,7 +662,7 @@ static bool leaf_writable(const struct pgt_fmt *f, uint64_t leaf)
 static void walk(struct smmu *s, struct xmode *m, const struct sreq *rq, struct xres *r)
 {
 	struct pgt_result res;
-	struct pgt_trace pt = { pg_step, (void *)m->tr };
+	struct pgt_trace pt = { xtrace_pg_step, (void *)m->tr };
 	struct wctx w = { .s = s, .m = m, .c = &r->c, .fill = m->cached };
 	struct pgt_wcache wc = { wc_lookup, wc_fill, &w };
 	unsigned acc = req_access(rq);
@@ -930,8 +907,7 @@ void smmu_translate(struct smmu *s, const struct dev_txn *t, struct dev_xlate *x
 	mode_begin(s, &m);
 	req_from_txn(&rq, t);
 	resolve(s, &m, &rq, &r);
-	if (view.open)
-		mem_view_end(&view.v);
+	xview_end(&view);
 	if (r.c.ste_hit)
 		hwc_count_hit(s->cfgc);
 	else if (atomic_load_explicit(&s->enabled, memory_order_relaxed))
@@ -955,8 +931,7 @@ void smmu_translate_trace(struct smmu *s, const struct dev_txn *t, struct dev_xl
 	pcounter_add(&s->translations, 1);
 	req_from_txn(&rq, t);
 	resolve(s, &m, &rq, &r);
-	if (view.open)
-		mem_view_end(&view.v);
+	xview_end(&view);
 	*have_ev = r.fault && !r.silent;
 	if (*have_ev)
 		*ev = r.ev;

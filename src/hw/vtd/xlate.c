@@ -153,6 +153,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/xlview.h"
 #include "pgtable/vtd_ss.h"
 #include "pgtable/x86_fs.h"
 
@@ -186,16 +187,6 @@ struct req {
 	uint64_t addr;
 };
 
-struct xtrace {
-	void (*step)(void *ctx, const char *what, uint64_t pa, uint64_t val,
-		     const struct pgt_step *pgs);
-	void *ctx;
-};
-
-struct xview {
-	struct mem_view v;
-	bool open;
-};
 
 /* How one resolution runs. */
 struct xmode {
@@ -389,27 +380,12 @@ static const struct pgt_fmt *ss_fmt(struct vtd *v, uint64_t pe0)
 /* The translation's memory view, opened on first use (a hit never opens one). */
 static struct mem_view *view(struct vtd *v, struct xmode *m)
 {
-	if (!m->view->open) {
-		mem_view_begin(&m->view->v, v->mem);
-		m->view->open = true;
-	}
-	return &m->view->v;
+	return xview_get(m->view, v->mem);
 }
 
 static bool xl_load(struct vtd *v, struct xmode *m, uint64_t pa, uint64_t *val, const char *what)
 {
-	if (mem_view_load64(view(v, m), pa, val))
-		return false;
-	if (m->tr)
-		m->tr->step(m->tr->ctx, what, pa, *val, NULL);
-	return true;
-}
-
-static void pg_step(void *ctx, const struct pgt_step *s)
-{
-	const struct xtrace *tr = ctx;
-
-	tr->step(tr->ctx, "page-table", s->pa, s->value, s);
+	return xview_load(m->view, v->mem, m->tr, pa, val, what);
 }
 
 /* The checker's walk: did it set a leaf's D bit (the cache said it was set)? */
@@ -774,7 +750,7 @@ static void walk(struct vtd *v, struct xmode *m, const struct req *rq, struct xr
 		return;
 	}
 	if (m->tr) {
-		pt = (struct pgt_trace){ pg_step, (void *)m->tr };
+		pt = (struct pgt_trace){ xtrace_pg_step, (void *)m->tr };
 		ptp = &pt;
 	} else if (m->detect_d) {
 		pt = (struct pgt_trace){ d_step, &r->d_set };
@@ -1558,8 +1534,7 @@ static __attribute__((noinline)) void translate_full(struct vtd *v, const struct
 		if (r.cc_hit || r.pc_hit || r.iotlb_hit || r.fs_psc_hit || r.ss_psc_hit)
 			check(v, &m, &rq, &r);
 	}
-	if (view.open)
-		mem_view_end(&view.v);
+	xview_end(&view);
 	finish(v, &rq, &r, x);
 	if (!v->cfg.checker && r.iotlb_hit && r.cc_hit && r.pc_hit && !r.reason &&
 	    x->status == DEV_XLATE_OK)
@@ -1589,8 +1564,7 @@ void vtd_translate_trace(struct vtd *v, const struct dev_txn *t, struct dev_xlat
 	pcounter_add(&v->translations, 1);
 	req_from_txn(&rq, t);
 	resolve(v, &m, &rq, &r);
-	if (view.open)
-		mem_view_end(&view.v);
+	xview_end(&view);
 	finish(v, &rq, &r, x);
 }
 
@@ -1624,8 +1598,7 @@ int vtd_page_request(struct vtd *v, const struct dev_page_req *pr)
 		if (!reason && !(r.ce[0] & CE0_PRE))
 			reason = VTD_FR_CE_PRE;
 	}
-	if (view.open)
-		mem_view_end(&view.v);
+	xview_end(&view);
 	if (reason) {
 		record(v, &rq, reason, r.fpd, true);
 		dropped = true;
