@@ -113,7 +113,7 @@ static int init_lpae_s1(struct pgt_fmt *f, const struct pgt_cfg *c)
 	unsigned bits;
 
 	if (c->levels || c->sl0 || c->tsz < 16 || c->tsz > 39 ||
-	    (c->flags & ~(PGT_CFG_HA | PGT_CFG_HD)) ||
+	    (c->flags & ~(PGT_CFG_HA | PGT_CFG_HD | PGT_CFG_HAD)) ||
 	    ((c->flags & PGT_CFG_HD) && !(c->flags & PGT_CFG_HA)))
 		return -EINVAL;
 	if (lpae_granule(f, c->granule))
@@ -346,6 +346,8 @@ int pgt_fmt_parse(struct pgt_fmt *f, const char *spec, char *err, size_t errlen)
 			c.flags |= PGT_CFG_HA;
 		} else if (lpae && !strcmp(tok, "hd")) {
 			c.flags |= PGT_CFG_HD;
+		} else if (c.family == PGT_LPAE_S1 && !strcmp(tok, "had")) {
+			c.flags |= PGT_CFG_HAD;
 		} else if (c.family == PGT_VTD_SS && !strcmp(tok, "ad")) {
 			c.flags |= PGT_CFG_AD;
 		} else if (c.family == PGT_X86_FS && !strcmp(tok, "nxe")) {

@@ -244,21 +244,23 @@ leaf_perm(const struct pgt_fmt *f, const struct acc *a, uint64_t d, bool user,
 			p |= PGT_PERM_X;
 		return p;
 	case PGT_LPAE_S1: {
+		/* Hierarchical attributes disabled: the table controls are ignored. */
+		uint64_t any = (f->flags & PGT_CFG_HAD) ? 0 : a->any;
 		bool clean = (f->flags & PGT_CFG_HD) && (d & LPAE_DBM);
-		bool ro = ((d & LPAE_AP2) && !clean) || (a->any & LPAE_APTABLE1);
-		bool el0 = (d & LPAE_AP1) && !(a->any & LPAE_APTABLE0);
+		bool ro = ((d & LPAE_AP2) && !clean) || (any & LPAE_APTABLE1);
+		bool el0 = (d & LPAE_AP1) && !(any & LPAE_APTABLE0);
 
 		/* APTable[1] beats the dirty state: a writable-clean page under it is
 		 * read-only. */
 		if (user) {
 			if (el0)
 				p = PGT_PERM_R | (ro ? 0 : PGT_PERM_W);
-			if (!(d & LPAE_UXN) && !(a->any & LPAE_XNTABLE))
+			if (!(d & LPAE_UXN) && !(any & LPAE_XNTABLE))
 				p |= PGT_PERM_X;        /* EL0 execute-only is possible */
 		} else {
 			p = PGT_PERM_R | (ro ? 0 : PGT_PERM_W);
 			/* Regions writable at EL0 are privileged-execute-never. */
-			if (!(d & LPAE_PXN) && !(a->any & LPAE_PXNTABLE) && !(el0 && !ro))
+			if (!(d & LPAE_PXN) && !(any & LPAE_PXNTABLE) && !(el0 && !ro))
 				p |= PGT_PERM_X;
 		}
 		return p;
