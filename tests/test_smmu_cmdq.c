@@ -1269,30 +1269,44 @@ static void test_stalls(void)
 	struct rig r;
 
 	rig_default(&r);
-	/* Parked transactions (the STAG is the slot): 2 and 5 of SID 0x10, 6 of
-	 * SID 0x11. */
+	/* Stalled transactions (the STAG is the slot): 2 and 5 of SID 0x10, 6 and 8
+	 * of SID 0x11 (records written: STALLED). */
 	smmu_lock(r.s);
-	r.s->stalls[2] = (struct smmu_stall){ .busy = true, .sid = SID_A };
-	r.s->stalls[5] = (struct smmu_stall){ .busy = true, .sid = SID_A };
-	r.s->stalls[6] = (struct smmu_stall){ .busy = true, .sid = SID_B };
+	r.s->stalls[2] = (struct smmu_stall){ .state = STALL_STALLED, .sid = SID_A };
+	r.s->stalls[5] = (struct smmu_stall){ .state = STALL_STALLED, .sid = SID_A };
+	r.s->stalls[6] = (struct smmu_stall){ .state = STALL_STALLED, .sid = SID_B };
+	r.s->stalls[8] = (struct smmu_stall){ .state = STALL_STALLED, .sid = SID_B };
 	smmu_unlock(r.s);
 	/* RESUME (SID 63:32, Ac bit 12 retry; word 1 STAG 15:0) of STAG 2 with
 	 * another StreamID: no effect. */
 	submit(&r, 0x44 | sid_f(SID_B) | 1ull << 12, 2);
-	CHECK(r.s->stalls[2].busy);
+	CHECK_EQ(r.s->stalls[2].state, STALL_STALLED);
 	/* STAG 3 holds nothing: no effect. */
 	submit(&r, 0x44 | sid_f(SID_A) | 1ull << 12, 3);
-	CHECK(r.s->stalls[2].busy && r.s->stalls[5].busy);
-	/* Retry of STAG 2 of SID 0x10: resumed. Terminate (Ac 0, Ab 1) of 6. */
+	CHECK_EQ(r.s->stalls[3].state, STALL_FREE);
+	CHECK(r.s->stalls[2].state == STALL_STALLED && r.s->stalls[5].state == STALL_STALLED);
+	/* Retry of STAG 2 of SID 0x10: answered RETRY (the endpoint collects it). */
 	submit(&r, 0x44 | sid_f(SID_A) | 1ull << 12, 2);
-	CHECK(!r.s->stalls[2].busy && r.s->stalls[5].busy);
+	CHECK(r.s->stalls[2].state == STALL_ANSWERED && r.s->stalls[2].answer == DEV_STALL_RETRY);
+	CHECK_EQ(r.s->stalls[5].state, STALL_STALLED);
+	/* Terminate with abort (Ac 0, Ab 1) of 6; terminate RAZ/WI (Ac 0, Ab 0) of 8;
+	 * Ac 1 with Ab 1 retries (Ab ignored). */
 	submit(&r, 0x44 | sid_f(SID_B) | 1ull << 13, 6);
-	CHECK(!r.s->stalls[6].busy);
-	/* STALL_TERM SID 0x10: every stall of it. */
-	r.s->stalls[7] = (struct smmu_stall){ .busy = true, .sid = SID_C };
+	CHECK(r.s->stalls[6].state == STALL_ANSWERED && r.s->stalls[6].answer == DEV_STALL_ABORT);
+	submit(&r, 0x44 | sid_f(SID_B), 8);
+	CHECK(r.s->stalls[8].state == STALL_ANSWERED && r.s->stalls[8].answer == DEV_STALL_RAZ_WI);
+	/* A second RESUME of an answered STAG is a no-op (it names no stalled
+	 * transaction): the answer stays. */
+	submit(&r, 0x44 | sid_f(SID_B) | 3ull << 12, 6);
+	CHECK(r.s->stalls[6].state == STALL_ANSWERED && r.s->stalls[6].answer == DEV_STALL_ABORT);
+	/* STALL_TERM SID 0x10: every stall of it, with abort. */
+	smmu_lock(r.s);
+	r.s->stalls[7] = (struct smmu_stall){ .state = STALL_STALLED, .sid = SID_C };
+	smmu_unlock(r.s);
 	submit(&r, 0x45 | sid_f(SID_A), 0);
-	CHECK(!r.s->stalls[5].busy && r.s->stalls[7].busy);
-	CHECK_EQ(cmds(&r, CMD_RESUME), 4);
+	CHECK(r.s->stalls[5].state == STALL_ANSWERED && r.s->stalls[5].answer == DEV_STALL_ABORT);
+	CHECK_EQ(r.s->stalls[7].state, STALL_STALLED);
+	CHECK_EQ(cmds(&r, CMD_RESUME), 6);
 	CHECK_EQ(cmds(&r, CMD_STALL_TERM), 1);
 	CHECK_EQ(rd32(r.s, SMMU_GERROR), 0);
 	rig_stop(&r);

@@ -142,25 +142,26 @@ static void test_id_registers(void)
 	 * model also reports COHACC and little-endian walks (TTENDIAN 0b10).
 	 * IDR0 = S2P (bit 0) 0x1 | S1P (bit 1) 0x2 | TTF 0b10 (3:2) 0x8 |
 	 *        COHACC (bit 4) 0x10 | HTTU 0b10 (7:6) 0x80 | ATS (bit 10) 0x400 |
-	 *        ASID16 (bit 12) 0x1000 | MSI (bit 13) 0x2000 | SEV (bit 14) 0x4000 |
+	 *        NS1ATS (bit 11: no split-stage ATS) 0x800 | ASID16 (bit 12) 0x1000 | MSI (bit 13) 0x2000 | SEV (bit 14) 0x4000 |
 	 *        PRI (bit 16) 0x10000 | VMID16 (bit 18) 0x40000 | CD2L (bit 19)
 	 *        0x80000 | TTENDIAN 0b10 (22:21) 0x400000 | ST_LEVEL 0b01 (28:27)
-	 *        0x8000000 = 0x084d749b.
+	 *        0x8000000 = 0x084d7c9b.
 	 * (Hyp, bit 9, is 0 as configured: note that the spec makes Hyp mandatory
 	 * for an SMMUv3.2 with both stages.)
 	 * IDR1 = SIDSIZE 16 (5:0) 0x10 | SSIDSIZE 20 (10:6) 0x500 | PRIQS 19 (15:11)
 	 *        0x9800 | EVENTQS 19 (20:16) 0x130000 | CMDQS 19 (25:21) 0x2600000
 	 *      = 0x02739d10.
-	 * IDR3 = RIL (bit 10) = 0x400. IDR2 = IDR4 = 0.
+	 * IDR3 = RIL (bit 10) 0x400 | HAD (bit 2, mandatory from v3.1 with stage 1)
+	 *        0x4 = 0x404. IDR2 = IDR4 = 0.
 	 * IDR5 = OAS 48 = 0b101 (2:0) | GRAN4K 0x10 | GRAN16K 0x20 | GRAN64K 0x40 |
 	 *        STALL_MAX 64 (31:16) 0x400000 = 0x00400075.
 	 * IIDR = 0; AIDR = ArchMajorRev 0 (SMMUv3.x), ArchMinorRev 2 (v3.2) = 0x2.
 	 */
 	s = default_unit();
-	CHECK_EQ(rd32(s, SMMU_IDR0), 0x084d749bu);
+	CHECK_EQ(rd32(s, SMMU_IDR0), 0x084d7c9bu);
 	CHECK_EQ(rd32(s, SMMU_IDR1), 0x02739d10u);
 	CHECK_EQ(rd32(s, SMMU_IDR2), 0);
-	CHECK_EQ(rd32(s, SMMU_IDR3), 0x400);
+	CHECK_EQ(rd32(s, SMMU_IDR3), 0x404);
 	CHECK_EQ(rd32(s, SMMU_IDR4), 0);
 	CHECK_EQ(rd32(s, SMMU_IDR5), 0x00400075u);
 	CHECK_EQ(rd32(s, SMMU_IIDR), 0);
@@ -169,7 +170,7 @@ static void test_id_registers(void)
 	wr32(s, SMMU_IDR0, 0);
 	wr32(s, SMMU_IDR5, 0xffffffff);
 	wr32(s, SMMU_AIDR, 0x35);
-	CHECK_EQ(rd32(s, SMMU_IDR0), 0x084d749bu);
+	CHECK_EQ(rd32(s, SMMU_IDR0), 0x084d7c9bu);
 	CHECK_EQ(rd32(s, SMMU_IDR5), 0x00400075u);
 	CHECK_EQ(rd32(s, SMMU_AIDR), 0x2);
 	/* Reset values of the control registers: 0, GBPA ABORT (bit 20). */
@@ -200,8 +201,8 @@ static void test_id_registers(void)
 	 *        0b01 (25:24) 0x1000000 = 0x0140001a.
 	 * IDR1 = SIDSIZE 8 | EVENTQS 7 << 16 (0x70000) | CMDQS 8 << 21 (0x1000000);
 	 *        PRIQS is 0 without PRI = 0x01070008.
-	 * IDR3 = 0. IDR5 = OAS 40 = 0b010 | GRAN4K 0x10 | GRAN64K 0x40 | STALL_MAX 0
-	 *      = 0x52.
+	 * IDR3 = HAD (bit 2: stage 1) = 0x4. IDR5 = OAS 40 = 0b010 | GRAN4K 0x10 |
+	 *        GRAN64K 0x40 | STALL_MAX 0 = 0x52.
 	 */
 	smmu_config_default(&c);
 	c.s2p = false;
@@ -221,7 +222,7 @@ static void test_id_registers(void)
 	s = unit(&c);
 	CHECK_EQ(rd32(s, SMMU_IDR0), 0x0140001au);
 	CHECK_EQ(rd32(s, SMMU_IDR1), 0x01070008u);
-	CHECK_EQ(rd32(s, SMMU_IDR3), 0);
+	CHECK_EQ(rd32(s, SMMU_IDR3), 0x4);
 	CHECK_EQ(rd32(s, SMMU_IDR5), 0x52);
 
 	/* What the smaller SMMU lacks is RES0 in its control registers:
@@ -299,10 +300,13 @@ static void test_cr0(void)
 
 	/* SMMUEN 1 -> 0 marks every stalled transaction for termination. */
 	wr32(s, SMMU_CR0, CR0_SMMUEN);
-	s->stalls[3] = (struct smmu_stall){ .busy = true, .sid = 0x10 };
-	s->stalls[9] = (struct smmu_stall){ .busy = true, .sid = 0x22 };
+	s->stalls[3] = (struct smmu_stall){ .state = STALL_STALLED, .sid = 0x10 };
+	s->stalls[9] = (struct smmu_stall){ .state = STALL_QUEUED, .sid = 0x22 };
+	s->stalls[11] = (struct smmu_stall){ .state = STALL_ABANDONED, .sid = 0x22 };
 	wr32(s, SMMU_CR0, 0);
-	CHECK(!s->stalls[3].busy && !s->stalls[9].busy);
+	CHECK(s->stalls[3].state == STALL_ANSWERED && s->stalls[3].answer == DEV_STALL_ABORT);
+	CHECK(s->stalls[9].state == STALL_ANSWERED && s->stalls[9].answer == DEV_STALL_ABORT);
+	CHECK_EQ(s->stalls[11].state, STALL_FREE);      /* nobody waits for it */
 
 	/* CR1: all 12 bits while everything is off; TABLE_* (11:6) read-only while
 	 * SMMUEN, QUEUE_* (5:0) while any queue is enabled. */

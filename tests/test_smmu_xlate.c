@@ -245,12 +245,23 @@ static void test_stage1(void)
 	CHECK(next_event(s, &cons, rec));
 	CHECK_EQ(rec[0], 0x0000001100000004ull);
 
-	/* SID 0x100 is beyond LOG2SIZE 8: C_BAD_STREAMID (0x02). */
+	/* SID 0x100 is beyond LOG2SIZE 8: aborted, and C_BAD_STREAMID (0x02) is
+	 * recorded only with CR2.RECINVSID (bit 1), which is 0 so far. */
+	x = tx(s, 0x100, -1, false, false, VA);
+	CHECK_EQ(x.status, DEV_XLATE_FAULT);
+	CHECK_EQ(x.fault_reason, 0x02);
+	CHECK(!next_event(s, &cons, rec));
+	/* CR2 is writable only while SMMUEN is 0: disable, set RECINVSID, enable. */
+	smmu_write(s, SMMU_CR0, 4, CR0_EVENTQEN);
+	smmu_write(s, SMMU_CR2, 4, CR2_RECINVSID);
+	smmu_write(s, SMMU_CR0, 4, CR0_SMMUEN | CR0_EVENTQEN);
+	CHECK_EQ(smmu_read(s, SMMU_CR0ACK, 4), CR0_SMMUEN | CR0_EVENTQEN);
 	x = tx(s, 0x100, -1, false, false, VA);
 	CHECK_EQ(x.status, DEV_XLATE_FAULT);
 	CHECK_EQ(x.fault_reason, 0x02);
 	CHECK(next_event(s, &cons, rec));
 	CHECK_EQ(rec[0], 0x0000010000000002ull);
+	CHECK(!next_event(s, &cons, rec));
 
 	/* CD 1 with AA64 cleared: C_BAD_CD (0x0a); the CD is re-read after CFGI. */
 	put(CDTAB + 64, 0x00056005c0000010ull);

@@ -1169,6 +1169,7 @@ static const char *dma_status_name(enum dev_dma_status st)
 	case DEV_DMA_PRI_FAILED: return "pri-failed";
 	case DEV_DMA_PRI_TIMEOUT: return "pri-timeout";
 	case DEV_DMA_MEM_ERROR: return "mem-error";
+	case DEV_DMA_STALL_TIMEOUT: return "stall-timeout";
 	}
 	return "?";
 }
@@ -1180,6 +1181,8 @@ static const char *xlate_status_name(enum dev_xlate_status st)
 	case DEV_XLATE_FAULT: return "fault";
 	case DEV_XLATE_NO_ACCESS: return "no-access";
 	case DEV_XLATE_UR: return "ur";
+	case DEV_XLATE_STALLED: return "stalled";
+	case DEV_XLATE_RAZ_WI: return "raz-wi";
 	}
 	return "?";
 }

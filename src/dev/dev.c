@@ -47,6 +47,14 @@
  * otherwise it is DEV_DMA_FAULT. Copies go through mem/ and are split where a
  * region ends, never where a translation does not.
  *
+ * Stalls (Arm's stall model, untranslated requests only): the IOMMU answers
+ * DEV_XLATE_STALLED with a tag; the DMA leaves its use, then waits in
+ * port->stall_wait (up to retry_wait_ns) for software's resume: retry (the page
+ * is translated again as a new request, which may stall again), abort (the DMA
+ * ends DEV_DMA_FAULT) or RAZ/WI. An access terminated as RAZ/WI, directly or
+ * after a stall, reads zeros and writes nothing for the rest of its 4 KiB page,
+ * and the DMA goes on.
+ *
  * Counts: rep->translations counts requests the IOMMU translated (translation
  * requests and untranslated requests, not translated ones). Stats: dmas counts
  * DMAs that ran (len > 0), faults those that ended DEV_DMA_FAULT; the atc_*
@@ -455,6 +463,8 @@ enum resolve {
 	RESOLVED,
 	NEED_PAGE,			/* no access: PRI may make the page present */
 	REFUSED,			/* the DMA ends with DEV_DMA_FAULT */
+	STALLED,			/* the IOMMU holds the request: wait for its resume */
+	RAZ_WI,				/* terminated as read-as-zero, write-ignored */
 };
 
 static bool atc_lookup(struct dma_run *run, struct xl *t)
@@ -559,6 +569,10 @@ static enum resolve resolve_untranslated(struct dma_run *run, struct xl *t,
 		return RESOLVED;
 	case DEV_XLATE_NO_ACCESS:
 		return NEED_PAGE;
+	case DEV_XLATE_STALLED:
+		return run->port->stall_wait ? STALLED : REFUSED;
+	case DEV_XLATE_RAZ_WI:
+		return RAZ_WI;
 	default:
 		return REFUSED;
 	}
@@ -670,8 +684,23 @@ static bool transfer(struct dma_run *run, const struct xl *t, const struct dev_x
 enum step {
 	STEP_MOVED,			/* a translation's worth of data moved */
 	STEP_NEED_PAGE,
+	STEP_STALLED,			/* rep->xlate is the stalled answer */
 	STEP_STOP,			/* rep->status says why */
 };
+
+/* A terminated access that reads as zero and whose writes go nowhere: the rest
+ * of its 4 KiB page "moves" without touching memory. */
+static void raz_wi(struct dma_run *run)
+{
+	uint64_t n = DEV_PAGE - (run->addr & (DEV_PAGE - 1));
+
+	if (n > run->left)
+		n = run->left;
+	if (!run->d->write)
+		memset(run->buf, 0, n);
+	run->rep->raz_wi += n;
+	advance(run, n);
+}
 
 static enum step dma_step(struct dma_run *run)
 {
@@ -688,10 +717,15 @@ static enum step dma_step(struct dma_run *run)
 	res = ats ? resolve_ats(run, &t, &answer) : resolve_untranslated(run, &t, &answer);
 	if (res == RESOLVED) {
 		step = transfer(run, &t, &answer, ats) ? STEP_MOVED : STEP_STOP;
+	} else if (res == RAZ_WI) {
+		raz_wi(run);
+		step = STEP_MOVED;
 	} else {
 		run->rep->xlate = answer;
 		if (res == NEED_PAGE) {
 			step = STEP_NEED_PAGE;
+		} else if (res == STALLED) {
+			step = STEP_STALLED;	/* waits after the use ends (below) */
 		} else {
 			run->rep->status = DEV_DMA_FAULT;
 			step = STEP_STOP;
@@ -927,6 +961,23 @@ int dev_dma(struct dev_ep *ep, const struct dev_dma *d, struct dev_dma_report *r
 		}
 		if (step == STEP_STOP)
 			break;
+		if (step == STEP_STALLED) {
+			/* Outside any use: an ATC invalidation, which the command that
+			 * resumes this request may sit behind, must not wait for it. */
+			enum dev_stall_answer a =
+				run.port->stall_wait(run.port->iommu, &rep->xlate, d->retry_wait_ns);
+
+			rep->stalls++;
+			if (a == DEV_STALL_RETRY)
+				continue;	/* as a new request */
+			if (a == DEV_STALL_RAZ_WI) {
+				raz_wi(&run);
+				continue;
+			}
+			rep->xlate.status = DEV_XLATE_FAULT;
+			rep->status = a == DEV_STALL_TIMEOUT ? DEV_DMA_STALL_TIMEOUT : DEV_DMA_FAULT;
+			break;
+		}
 		/* No access: one page request per page, then one retry. */
 		st = run.page_requested ? DEV_DMA_FAULT : pri_page_request(&run);
 		if (st != DEV_DMA_OK) {

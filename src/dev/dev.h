@@ -46,6 +46,10 @@ enum dev_xlate_status {
 	DEV_XLATE_NO_ACCESS,      /* ATS: translation completion with R = W = 0 (device may use
 	                           * PRI to make it present) */
 	DEV_XLATE_UR,             /* ATS: unsupported request / completer abort */
+	DEV_XLATE_STALLED,        /* the IOMMU holds the request (Arm stall model): wait with
+	                           * port->stall_wait(stag, stall_seq), then retry or stop */
+	DEV_XLATE_RAZ_WI,         /* terminated as read-as-zero, write-ignored: the access
+	                           * "succeeds" for [page_base, +size) without touching memory */
 };
 
 /* status and r, w, x, priv are one 64-bit word (an IOMMU may store an answer's
@@ -56,13 +60,17 @@ struct dev_xlate {
 	uint64_t size;
 	enum dev_xlate_status status;
 	bool r, w, x, priv;       /* what the translation allows */
-	uint8_t fault_reason;     /* the IOMMU's code when status is FAULT (VT-d FR, SMMU event) */
+	uint8_t fault_reason;     /* the IOMMU's code when status is FAULT (VT-d FR, SMMU event),
+	                           * STALLED or RAZ_WI (the fault that caused it) */
+	uint16_t stag;            /* STALLED: the IOMMU's tag for the stalled request, */
+	uint32_t stall_seq;       /* and which use of that tag it is */
 };
 #define DEV_XLATE_WORD_OFF offsetof(struct dev_xlate, status)
 _Static_assert(sizeof(enum dev_xlate_status) == 4 &&
 	       offsetof(struct dev_xlate, r) == DEV_XLATE_WORD_OFF + 4 &&
 	       offsetof(struct dev_xlate, priv) == DEV_XLATE_WORD_OFF + 7,
 	       "status, r, w, x, priv are one 64-bit word");
+_Static_assert(sizeof(struct dev_xlate) == 40, "stag and stall_seq live in the padding");
 
 /* A page request as an endpoint with PRI sends it (PCIe Page Request Message). */
 struct dev_page_req {
@@ -83,6 +91,15 @@ enum dev_prg_resp {
 	DEV_PRG_FAILURE = 0xf,
 };
 
+/* How a stalled request ends: retried as if new, terminated (abort, or RAZ/WI:
+ * read as zero, write ignored), or the endpoint stopped waiting. */
+enum dev_stall_answer {
+	DEV_STALL_RETRY,
+	DEV_STALL_ABORT,
+	DEV_STALL_RAZ_WI,
+	DEV_STALL_TIMEOUT,
+};
+
 /* The upstream port an IOMMU model installs for its endpoints. */
 struct dev_port {
 	void *iommu;
@@ -91,6 +108,11 @@ struct dev_port {
 	/* A page request; 0 if accepted, -ENOSPC if the IOMMU dropped it (its queue
 	 * full: the IOMMU then answers the group itself, as the spec says). */
 	int (*page_request)(void *iommu, const struct dev_page_req *pr);
+	/* After a DEV_XLATE_STALLED answer x, waits (holding nothing of the endpoint's)
+	 * until software resumes or terminates the request, or timeout_ns pass (0:
+	 * no limit). NULL for IOMMUs that never stall. */
+	enum dev_stall_answer (*stall_wait)(void *iommu, const struct dev_xlate *x,
+					    uint64_t timeout_ns);
 };
 
 struct dev_ep_config {
@@ -131,7 +153,8 @@ struct dev_dma {
 	void *buf;                /* source (write) or destination (read) */
 	uint64_t len;
 	/* With PRI: on a translation that needs a page, send a page request, wait for
-	 * the response (up to retry_wait_ns, 0 = forever) and retry once. */
+	 * the response (up to retry_wait_ns, 0 = forever) and retry once. A stalled
+	 * request waits for its resume as long (with or without use_pri). */
 	bool use_pri;
 	uint64_t retry_wait_ns;
 };
@@ -142,6 +165,7 @@ enum dev_dma_status {
 	DEV_DMA_PRI_FAILED,       /* the page request was answered Invalid or Failure */
 	DEV_DMA_PRI_TIMEOUT,
 	DEV_DMA_MEM_ERROR,        /* the translated address is not memory (-EFAULT from mem/) */
+	DEV_DMA_STALL_TIMEOUT,    /* a stalled request was not resumed within retry_wait_ns */
 };
 
 struct dev_dma_report {
@@ -150,6 +174,8 @@ struct dev_dma_report {
 	uint64_t fault_iova;      /* where it stopped */
 	struct dev_xlate xlate;   /* the IOMMU's answer for that page */
 	unsigned atc_hits, atc_misses, translations, page_requests;
+	unsigned stalls;          /* requests the IOMMU stalled (each resume retries) */
+	uint64_t raz_wi;          /* bytes read as zero or written nowhere (RAZ/WI) */
 };
 
 /*

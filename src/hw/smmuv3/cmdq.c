@@ -368,7 +368,9 @@ static enum cmd_done execute(struct smmu *s, const struct cmd *c)
 		/* Ac = 1 retries, Ac = 0 terminates (Ab: abort or RAZ/WI). An
 		 * unknown STAG, or one of another StreamID, is a no-op (-EINVAL). */
 		smmu_stall_resume_locked(s, sid, (uint16_t)FIELD_GET(CMD1_STAG, c->dw1),
-					 c->dw0 & CMD0_RESUME_AC);
+					 c->dw0 & CMD0_RESUME_AC ? DEV_STALL_RETRY :
+					 c->dw0 & CMD0_RESUME_AB ? DEV_STALL_ABORT :
+					 DEV_STALL_RAZ_WI);
 		return CMD_DONE;
 	case CMD_STALL_TERM:
 		smmu_stall_term_locked(s, sid);

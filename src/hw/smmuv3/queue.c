@@ -228,6 +228,16 @@ static int put_words(struct smmu *s, uint64_t pa, const uint64_t *w, unsigned n)
 	return err;
 }
 
+bool smmu_eventq_writable_locked(struct smmu *s)
+{
+	struct smmu_qgeom g;
+
+	if (!(s->cr0ack & CR0_EVENTQEN) || smmu_gerror_active_locked(s, GERROR_EVENTQ_ABT_ERR))
+		return false;
+	smmu_qgeom(s, s->eventq.base, s->cfg.eventqs, &g);
+	return smmu_qused(&g, s->eventq.prod, s->eventq.cons) < g.wrap;
+}
+
 int smmu_event_locked(struct smmu *s, const struct smmu_event *e)
 {
 	struct smmu_queue *q = &s->eventq;

@@ -217,6 +217,14 @@ static uint32_t cr0_mask(const struct smmu *s)
 	return m;
 }
 
+/* The CR0ACK and CR2 bits the translation path reads (as (A) state). CR2 is
+ * writable only while SMMUEN is 0, so it takes effect with the enable (6.3.12). */
+static void xl_ctrl_update(struct smmu *s)
+{
+	atomic_store(&s->xl_ctrl, (s->cr2 & CR2_RECINVSID ? SMMU_XL_RECINVSID : 0) |
+				  (s->cr0ack & CR0_ATSCHK ? SMMU_XL_ATSCHK : 0));
+}
+
 static void write_cr0(struct smmu *s, uint32_t val)
 {
 	uint32_t old = s->cr0ack, cr0 = val & cr0_mask(s);
@@ -234,9 +242,7 @@ static void write_cr0(struct smmu *s, uint32_t val)
 		atomic_store(&s->enabled, false);
 		/* 6.3.9.6: completion marks every stalled transaction for
 		 * termination (their STAGs are free again). */
-		for (unsigned i = 0; i < s->nstalls; i++)
-			if (s->stalls[i].busy)
-				smmu_stall_term_locked(s, s->stalls[i].sid);
+		smmu_stall_term_all_locked(s);
 		/* After the enable went: a fill that raced with it carries an
 		 * older generation and is dropped (hwcache.h). */
 		smmu_inv_all(s);
@@ -246,6 +252,9 @@ static void write_cr0(struct smmu *s, uint32_t val)
 	/* Every field's Update completes now: CR0ACK follows. A disabled
 	 * command queue leaves CONS at the next unconsumed command (6.3.9.3). */
 	s->cr0ack = cr0;
+	xl_ctrl_update(s);
+	if (on & CR0_EVENTQEN)
+		smmu_stall_wake_locked(s);
 	if (on & CR0_CMDQEN)
 		smmu_cmdq_process_locked(s);    /* last: it may drop the lock */
 }
@@ -282,6 +291,7 @@ static void write_gerrorn(struct smmu *s, uint32_t val)
 	uint32_t was = smmu_gerror_active_locked(s, GERROR_CMDQ_ERR);
 
 	s->gerrorn = val & gerror_mask(s);
+	smmu_stall_wake_locked(s);              /* EVENTQ_ABT_ERR may be acknowledged */
 	if (was && !smmu_gerror_active_locked(s, GERROR_CMDQ_ERR))
 		smmu_cmdq_process_locked(s);    /* last: it may drop the lock */
 }
@@ -506,6 +516,7 @@ static void write32(struct smmu *s, uint32_t off, uint32_t val)
 		if (has(s, IDR0_ATSRECERR))
 			m |= CR2_REC_CFG_ATS;
 		s->cr2 = val & m;
+		xl_ctrl_update(s);
 		return;
 	case SMMU_GBPA:
 		write_gbpa(s, val);
@@ -579,6 +590,7 @@ static void write32(struct smmu *s, uint32_t off, uint32_t val)
 		/* RW at any time; the bits above the wrap flag are kept (RES0,
 		 * "might be stored"). OVACKFLG acknowledges an overflow. */
 		s->eventq.cons = val & (uint32_t)(Q_OVF | Q_PTR_FIELD);
+		smmu_stall_wake_locked(s);      /* room for a queued stall record */
 		return;
 	case SMMU_PRIQ_PROD:
 		if (has(s, IDR0_PRI) && !queue_on(s, CR0_PRIQEN))

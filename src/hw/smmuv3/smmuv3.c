@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void smmu_config_default(struct smmu_config *c)
 {
@@ -66,7 +67,9 @@ static void make_idrs(struct smmu *s)
 	s->idr[0] = (uint32_t)((c->s2p ? IDR0_S2P : 0) | (c->s1p ? IDR0_S1P : 0) |
 			       FIELD_PREP(IDR0_TTF, c->ttf) | IDR0_COHACC |
 			       FIELD_PREP(IDR0_HTTU, c->httu) |
-			       (c->ats ? IDR0_ATS : 0) | (c->asid16 ? IDR0_ASID16 : 0) |
+			       /* NS1ATS: split-stage ATS (EATS 0b10) is not implemented. */
+			       (c->ats ? IDR0_ATS | IDR0_NS1ATS : 0) |
+			       (c->asid16 ? IDR0_ASID16 : 0) |
 			       (c->msi ? IDR0_MSI : 0) | (c->sev ? IDR0_SEV : 0) |
 			       (c->pri ? IDR0_PRI : 0) | (c->vmid16 ? IDR0_VMID16 : 0) |
 			       (c->cd2l ? IDR0_CD2L : 0) |
@@ -80,7 +83,8 @@ static void make_idrs(struct smmu *s)
 			       FIELD_PREP(IDR1_EVENTQS, c->eventqs) |
 			       FIELD_PREP(IDR1_CMDQS, c->cmdqs));
 	s->idr[2] = 0;                          /* no VATOS */
-	s->idr[3] = (uint32_t)(c->ril ? IDR3_RIL : 0);
+	/* HAD is mandatory from v3.1 with stage 1: CD.HAD0/HAD1 are honoured. */
+	s->idr[3] = (uint32_t)((c->ril ? IDR3_RIL : 0) | (c->s1p ? IDR3_HAD : 0));
 	s->idr[4] = 0;                          /* IMPLEMENTATION DEFINED */
 	s->idr[5] = (uint32_t)(FIELD_PREP(IDR5_OAS, (unsigned)oas_encoding(c->oas)) |
 			       (c->gran4k ? IDR5_GRAN4K : 0) | (c->gran16k ? IDR5_GRAN16K : 0) |
@@ -101,6 +105,12 @@ static int port_page_request(void *iommu, const struct dev_page_req *pr)
 	return smmu_page_request(iommu, pr);
 }
 
+static enum dev_stall_answer port_stall_wait(void *iommu, const struct dev_xlate *x,
+					     uint64_t timeout_ns)
+{
+	return smmu_stall_wait(iommu, x, timeout_ns);
+}
+
 struct smmu *smmu_new(const struct smmu_config *c, struct mem_space *mem)
 {
 	struct smmu *s;
@@ -118,6 +128,14 @@ struct smmu *smmu_new(const struct smmu_config *c, struct mem_space *mem)
 	s->cfg = *c;
 	s->mem = mem;
 	pthread_mutex_init(&s->lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);  /* stall waits' deadlines */
+		pthread_cond_init(&s->stall_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	make_idrs(s);
 	/* GBPA resets to ABORT = 1 on most implementations; the spec leaves the reset
 	 * value IMPLEMENTATION DEFINED, and Linux sets it before enabling anyway. */
@@ -141,6 +159,7 @@ struct smmu *smmu_new(const struct smmu_config *c, struct mem_space *mem)
 	s->port.iommu = s;
 	s->port.translate = port_translate;
 	s->port.page_request = port_page_request;
+	s->port.stall_wait = port_stall_wait;
 	return s;
 }
 
@@ -158,6 +177,7 @@ void smmu_free(struct smmu *s)
 	hwc_free(s->s2wc);
 	free(s->eps);
 	free(s->stalls);
+	pthread_cond_destroy(&s->stall_cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

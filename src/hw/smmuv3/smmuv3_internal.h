@@ -35,16 +35,23 @@ struct smmu_queue {
 	uint32_t prod, cons;
 };
 
-/* A stalled transaction (STAG = its index). The endpoint waits for the answer
- * outside the SMMU (dev_ep_stall_response), so that a stalled DMA never blocks
- * the command queue (an ATC_INV waits for DMAs in flight, and the RESUME may sit
- * behind it). */
+/* A stalled transaction (STAG = its index in s->stalls; stall.c). */
+enum smmu_stall_state {
+	STALL_FREE = 0,
+	STALL_STALLED,           /* its record (Stall = 1, this STAG) is in the queue */
+	STALL_QUEUED,            /* its record could not be written yet: retried when
+	                          * the event queue becomes writable (spec 7.2.1) */
+	STALL_ANSWERED,          /* resumed or terminated; the endpoint has not collected
+	                          * the answer yet (the STAG is not reused until it has) */
+	STALL_ABANDONED,         /* the endpoint stopped waiting; software still owes the
+	                          * RESUME or STALL_TERM that frees the STAG */
+};
+
 struct smmu_stall {
-	bool busy;
+	enum smmu_stall_state state;
 	uint32_t sid;
-	bool ssv;
-	uint32_t ssid;
-	struct dev_ep *ep;
+	uint32_t seq;            /* which use of this STAG (dev_xlate.stall_seq) */
+	enum dev_stall_answer answer;
 };
 
 struct smmu {
@@ -74,6 +81,7 @@ struct smmu {
 	_Atomic uint32_t st_cfg;         /* STRTAB_BASE_CFG */
 	_Atomic bool enabled;            /* CR0ACK.SMMUEN */
 	_Atomic uint32_t gbpa_now;       /* GBPA as it applies (ABORT) */
+	_Atomic uint32_t xl_ctrl;        /* SMMU_XL_*: CR2 and CR0ACK bits translation uses */
 
 	void (*irq_cb)(void *ctx, enum smmu_irq irq);
 	void *irq_ctx;
@@ -87,9 +95,12 @@ struct smmu {
 	struct dev_ep *_Atomic *eps;     /* 65536 slots */
 	struct dev_port port;
 
-	/* Stalled transactions (L): STALL_MAX slots, the STAG is the index. */
+	/* Stalled transactions (L): STALL_MAX slots, the STAG is the index; waiters
+	 * (endpoints' DMA threads in smmu_stall_wait) sleep on stall_cond. */
 	struct smmu_stall *stalls;
 	unsigned nstalls;
+	uint32_t stall_seq;
+	pthread_cond_t stall_cond;
 
 	/* Statistics. */
 	struct pcounter translations, walks, walk_refs;
@@ -106,6 +117,11 @@ struct smmu {
 	bool cmdq_busy;
 	unsigned cmdq_epoch;
 };
+
+/* xl_ctrl bits: CR2.RECINVSID (record C_BAD_STREAMID), CR0ACK.ATSCHK (check
+ * translated traffic against STE.EATS). regs.c stores them. */
+#define SMMU_XL_RECINVSID  BIT(0)
+#define SMMU_XL_ATSCHK     BIT(1)
 
 /* smmuv3.c */
 void smmu_lock(struct smmu *s);
@@ -157,7 +173,8 @@ struct smmu_event {
 	bool s2;                         /* the fault was at stage 2 */
 	uint8_t class_;                  /* EVT_CLASS_CD, TT, IN */
 	bool ttrnw;                      /* a table access: read (1) or update (0) */
-	uint32_t reason;                 /* C_BAD_*, F_BAD_ATS_TREQ: implementation reason */
+	uint32_t reason;                 /* F_UUT, fetch and conflict events: the IMPLEMENTATION
+	                                  * DEFINED Reason (the model leaves it 0) */
 	uint64_t input_addr;
 	uint64_t ipa;                    /* stage-2 faults: the IPA */
 	uint64_t fetch_addr;             /* F_*_FETCH, F_WALK_EABT: the physical address */
@@ -225,11 +242,33 @@ unsigned smmu_inv_tlb(struct smmu *s, const struct smmu_tlbi *t);
 /* Everything (SMMUEN changes, CFGI_ALL with TLBI_NSNH_ALL). */
 void smmu_inv_all(struct smmu *s);
 
-/* A parked stalled transaction's answer (lock held): -EINVAL for an unknown STAG
- * or one of another SID. */
-int smmu_stall_resume_locked(struct smmu *s, uint32_t sid, uint16_t stag, bool retry);
-/* STALL_TERM: terminates every stall of sid. */
+/* ---- stall.c: stalled transactions ------------------------------------------------------------ */
+
+/* Stalls the transaction whose fault is e (a translation-related fault of a stage
+ * configured to stall): takes a free STAG, records e with Stall = 1 and the STAG
+ * (or, when the queue cannot take it, keeps it to retry once it can) and makes x
+ * the DEV_XLATE_STALLED answer. Takes the lock. -EBUSY when every STAG is in use:
+ * the caller then terminates the transaction (choice: as an abort with a record
+ * without Stall, as an implementation that treats the stall as terminate). */
+int smmu_stall_park(struct smmu *s, struct smmu_event *e, struct dev_xlate *x);
+/* The endpoint's wait (the port's stall_wait): until the STAG is resumed or
+ * terminated, or timeout_ns (0: no limit) pass. Takes the lock. */
+enum dev_stall_answer smmu_stall_wait(struct smmu *s, const struct dev_xlate *x,
+				      uint64_t timeout_ns);
+/* CMD_RESUME (lock held): a = RETRY, ABORT or RAZ_WI (ABORT with TERM_MODEL).
+ * -EINVAL for a STAG that names no stalled transaction of sid (a no-op). */
+int smmu_stall_resume_locked(struct smmu *s, uint32_t sid, uint16_t stag,
+			     enum dev_stall_answer a);
+/* CMD_STALL_TERM: aborts every stalled transaction of sid; the count. */
 unsigned smmu_stall_term_locked(struct smmu *s, uint32_t sid);
+/* SMMUEN 1 -> 0: aborts every stalled transaction. */
+void smmu_stall_term_all_locked(struct smmu *s);
+/* The event queue may have become writable (CONS moved, EVENTQEN set, an
+ * EVENTQ_ABT_ERR acknowledged): transactions whose stall record could not be
+ * written are retried, and so re-recorded if they fault again (7.2.1). */
+void smmu_stall_wake_locked(struct smmu *s);
+/* queue.c: whether a record can be written now (EVENTQEN, not full, no abort). */
+bool smmu_eventq_writable_locked(struct smmu *s);
 
 /* One translation with no cache looked up or filled, reporting every structure word
  * read ("ste", "cd", "l1-std", "l1-cd") and every page-table reference; events are

@@ -61,6 +61,7 @@
 #define IDR0_HTTU              GENMASK(7, 6)
 #define IDR0_HYP               BIT(9)
 #define IDR0_ATS               BIT(10)
+#define IDR0_NS1ATS            BIT(11)
 #define IDR0_ASID16            BIT(12)
 #define IDR0_MSI               BIT(13)
 #define IDR0_SEV               BIT(14)
@@ -79,6 +80,7 @@
 #define IDR1_EVENTQS           GENMASK(20, 16)
 #define IDR1_CMDQS             GENMASK(25, 21)
 
+#define IDR3_HAD               BIT(2)
 #define IDR3_RIL               BIT(10)
 
 #define IDR5_OAS               GENMASK(2, 0)
@@ -188,6 +190,7 @@
 #define EATS_ABORT             0
 #define EATS_TRANS             1
 #define EATS_S1CHK             2
+#define EATS_RSVD              3      /* DPT checks: without IDR3.DPT behaves as 0b00 */
 #define STE1_STRW              GENMASK(31, 30)
 #define STE1_MEMATTR           GENMASK(35, 32)
 #define STE1_MTCFG             BIT(36)

@@ -94,6 +94,7 @@ struct xres {
 	bool silent;             /* terminated without an event (STE abort, GBPA) */
 	bool ats_no_access;      /* ATS: translation fault answered with R = W = 0 */
 	bool ur;                 /* ATS: unsupported request */
+	bool bypass_fault;       /* F_ADDR_SIZE of a bypassed stage 1: never stalls */
 	struct smmu_event ev;
 	bool record;             /* write ev to the event queue */
 	/* translation */
@@ -145,6 +146,27 @@ static void ev_fetch(struct xres *r, const struct sreq *rq, uint8_t id, uint64_t
 
 /* ---- the stream table ------------------------------------------------------------------------- */
 
+/* A StreamID the stream table does not cover: C_BAD_STREAMID when CR2.RECINVSID
+ * asks for it, else the transaction aborts without a record (facts §1.11). */
+static void bad_streamid(struct smmu *s, const struct sreq *rq, struct xres *r)
+{
+	ev_init(r, rq, EVT_C_BAD_STREAMID);
+	if (!(atomic_load_explicit(&s->xl_ctrl, memory_order_relaxed) & SMMU_XL_RECINVSID)) {
+		r->silent = true;
+		r->record = false;
+	}
+}
+
+/* Base address bits below this are taken as 0 (facts §1.11: the table's
+ * alignment, from the LOG2SIZE as written). */
+static uint64_t strtab_align_mask(unsigned log2size, bool two_level, unsigned split)
+{
+	unsigned bits = two_level ? (log2size > split + 3 ? log2size - split + 3 : 6)
+				  : log2size + 6;
+
+	return bits >= 64 ? ~UINT64_C(0) : BIT(bits) - 1;
+}
+
 /*
  * The STE address of sid, or an event: C_BAD_STREAMID when sid is beyond the
  * table (STRTAB_BASE_CFG.LOG2SIZE, the L1 descriptor's Span), F_STE_FETCH when a
@@ -155,25 +177,27 @@ static bool ste_addr(struct smmu *s, struct xmode *m, const struct sreq *rq, str
 {
 	uint64_t base = atomic_load_explicit(&s->st_base, memory_order_acquire) & STRTAB_BASE_ADDR;
 	uint32_t cfg = atomic_load_explicit(&s->st_cfg, memory_order_acquire);
-	unsigned log2size = (unsigned)FIELD_GET(STRTAB_CFG_LOG2SIZE, cfg);
+	unsigned written = (unsigned)FIELD_GET(STRTAB_CFG_LOG2SIZE, cfg), log2size = written;
 	unsigned split = (unsigned)FIELD_GET(STRTAB_CFG_SPLIT, cfg);
+	bool two_level = FIELD_GET(STRTAB_CFG_FMT, cfg) == STRTAB_FMT_2LVL && s->cfg.st_level;
 	uint64_t l1, desc;
 	unsigned span;
 
+	/* SPLIT: 6, 8 or 10; any other value behaves as 6 (facts §1.11). */
+	if (split != 8 && split != 10)
+		split = 6;
+	base &= ~strtab_align_mask(written, two_level, split);
 	/* LOG2SIZE above SIDSIZE acts as SIDSIZE (the StreamIDs that exist). */
 	if (log2size > s->cfg.sidsize)
 		log2size = s->cfg.sidsize;
 	if (log2size < 32 && rq->sid >= BIT(log2size)) {
-		ev_init(r, rq, EVT_C_BAD_STREAMID);
+		bad_streamid(s, rq, r);
 		return false;
 	}
-	if (FIELD_GET(STRTAB_CFG_FMT, cfg) != STRTAB_FMT_2LVL || !s->cfg.st_level) {
+	if (!two_level) {
 		*pa = base + (uint64_t)rq->sid * STE_SIZE;
 		return true;
 	}
-	/* SPLIT: 6, 8 or 10; a reserved value acts as the nearest valid below it, or
-	 * 6 (facts: CONSTRAINED UNPREDICTABLE, "one of the valid values"). */
-	split = split >= 10 ? 10 : split >= 8 ? 8 : 6;
 	if (split > log2size)
 		split = log2size;
 	l1 = base + (uint64_t)(rq->sid >> split) * STE_L1_SIZE;
@@ -185,7 +209,7 @@ static bool ste_addr(struct smmu *s, struct xmode *m, const struct sreq *rq, str
 	/* Span 0: invalid descriptor; Span > SPLIT + 1: reserved (treated as invalid). */
 	if (!span || span > split + 1 ||
 	    (rq->sid & (BIT(split) - 1)) >= BIT(span - 1)) {
-		ev_init(r, rq, EVT_C_BAD_STREAMID);
+		bad_streamid(s, rq, r);
 		return false;
 	}
 	*pa = (desc & STE_L1_L2PTR) + (uint64_t)(rq->sid & (BIT(split) - 1)) * STE_SIZE;
@@ -260,9 +284,12 @@ static bool ste_decode(struct smmu *s, const struct sreq *rq, struct xres *r)
 	if ((r->c.s1 && !s->cfg.s1p) || (r->c.s2 && !s->cfg.s2p))
 		goto bad;
 	/* EATS is checked only with IDR0.ATS; 0b11 (no DPT) behaves as 0b00; split-
-	 * stage 0b10 needs Config 0b111 and S2S = 0. */
-	if (s->cfg.ats && FIELD_GET(STE1_EATS, ste[1]) == EATS_S1CHK &&
-	    (config != STE_CFG_NESTED || (ste[2] & STE2_S2S)))
+	 * stage 0b10 is ILLEGAL with IDR0.NS1ATS = 1 (the model has no split-stage
+	 * ATS); full ATS with stage-2 stalls is ILLEGAL (v3.1+). */
+	if (s->cfg.ats && FIELD_GET(STE1_EATS, ste[1]) == EATS_S1CHK)
+		goto bad;
+	if (s->cfg.ats && FIELD_GET(STE1_EATS, ste[1]) == EATS_TRANS && r->c.s2 &&
+	    (ste[2] & STE2_S2S))
 		goto bad;
 	if (FIELD_GET(STE1_STRW, ste[1]) & 1)
 		goto bad;                       /* STRW 0bx1 is ILLEGAL */
@@ -316,8 +343,10 @@ static bool ste_decode(struct smmu *s, const struct sreq *rq, struct xres *r)
 		if (pgt_fmt_init(&r->c.s2f, &pc))
 			goto bad;
 		r->c.s2root = ste[3] & STE3_S2TTB;
-		/* S2TTB beyond the output size, or below the root table's alignment. */
+		/* S2TTB beyond the output size (or 48 bits with 4K and 16K granules),
+		 * or below the root table's alignment. */
 		if ((r->c.s2root & ~GENMASK(ps - 1, 0)) ||
+		    (shift != 16 && (r->c.s2root & ~GENMASK(47, 0))) ||
 		    (r->c.s2root & (pgt_root_align(&r->c.s2f) - 1)))
 			goto bad;
 		r->c.vmid = (uint16_t)FIELD_GET(STE2_S2VMID, ste[2]);
@@ -457,22 +486,46 @@ static unsigned tg1_shift(unsigned tg)
 }
 
 /*
+ * One translation table range of a CD as CdIllegal checks it (facts §3.4 items
+ * 10, 11), whether or not the request uses it: TxSZ in [16, 39], a granule the
+ * SMMU implements (TG1 0b00 and TG0 0b11 are reserved), TTBx within the
+ * effective IPS, and within 48 bits with 4K and 16K granules (no 52-bit DS).
+ */
+static bool cd_range_ok(const struct smmu *s, const uint64_t cd[4], bool upper, unsigned ips)
+{
+	unsigned shift = upper ? tg1_shift((unsigned)FIELD_GET(CD0_TG1, cd[0]))
+			       : tg0_shift((unsigned)FIELD_GET(CD0_TG0, cd[0]));
+	unsigned tsz = (unsigned)(upper ? FIELD_GET(CD0_T1SZ, cd[0]) : FIELD_GET(CD0_T0SZ, cd[0]));
+	uint64_t ttb = upper ? cd[2] & CD2_TTB1 : cd[1] & CD1_TTB0;
+
+	if (!gran_ok(s, shift) || tsz < 16 || tsz > 39)
+		return false;
+	if (ttb & ~GENMASK(ips - 1, 0))
+		return false;
+	return shift == 16 || !(ttb & ~GENMASK(47, 0));
+}
+
+/*
  * Decodes the CD and selects the translation table for the request's address:
- * C_BAD_CD for an invalid or ILLEGAL CD (V = 0, AArch32, a granule not
- * implemented, T0SZ/T1SZ out of range, HA/HD without HTTU); F_TRANSLATION (stage
- * 1, level 0... as the walker gives it for an input out of range) when the address
- * lies in no range or its range is disabled by EPDx.
+ * C_BAD_CD for an invalid or ILLEGAL CD (facts §3.4: V = 0, AArch32, the stall
+ * and termination rules, ENDI with a table enabled, HA/HD without HTTU, ASID
+ * beyond 8 bits, and each enabled range's TxSZ, granule and TTB); F_TRANSLATION
+ * (stage 1, CLASS = IN) when the address lies in neither range or its range is
+ * disabled by EPDx.
  */
 static bool cd_decode(struct smmu *s, const struct sreq *rq, struct xres *r)
 {
 	const uint64_t *cd = r->c.cd;
 	uint64_t va = rq->addr;
-	bool upper, tbi;
+	bool upper, tbi, en0 = !(cd[0] & CD0_EPD0), en1 = !(cd[0] & CD0_EPD1);
 	unsigned shift, tsz, ips;
 	bool ha, hd;
 	struct pgt_cfg pc;
 
-	if (!(cd[0] & CD0_V) || !(cd[0] & CD0_AA64) || (cd[0] & CD0_ENDI))
+	if (!(cd[0] & CD0_V) || !(cd[0] & CD0_AA64))
+		goto bad;
+	/* TTENDIAN is little-endian only: ENDI = 1 is ILLEGAL once a table is used. */
+	if ((cd[0] & CD0_ENDI) && (en0 || en1))
 		goto bad;
 	ha = cd[0] & CD0_HA;
 	hd = cd[0] & CD0_HD;
@@ -490,38 +543,37 @@ static bool cd_decode(struct smmu *s, const struct sreq *rq, struct xres *r)
 	r->c.asid = (uint16_t)FIELD_GET(CD0_ASID, cd[0]);
 	if (!s->cfg.asid16 && (r->c.asid & 0xff00))
 		goto bad;
+	if ((en0 && !cd_range_ok(s, cd, false, ips)) || (en1 && !cd_range_ok(s, cd, true, ips)))
+		goto bad;
 	/* Which range: bit 55 selects (with TBI the top byte is not checked). */
 	upper = va & BIT(55);
 	tbi = cd[0] & (upper ? CD0_TBI1 : CD0_TBI0);
-	if (upper) {
-		shift = tg1_shift((unsigned)FIELD_GET(CD0_TG1, cd[0]));
-		tsz = (unsigned)FIELD_GET(CD0_T1SZ, cd[0]);
-	} else {
-		shift = tg0_shift((unsigned)FIELD_GET(CD0_TG0, cd[0]));
-		tsz = (unsigned)FIELD_GET(CD0_T0SZ, cd[0]);
-	}
-	if (!gran_ok(s, shift) || tsz < 16 || tsz > 39)
-		goto bad;
-	pc = (struct pgt_cfg){
-		.family = PGT_LPAE_S1, .granule = 1u << shift, .tsz = tsz, .oas = ips,
-		.flags = (ha ? PGT_CFG_HA : 0) | (hd ? PGT_CFG_HD : 0),
-	};
-	if (pgt_fmt_init(&r->c.s1f, &pc))
-		goto bad;
-	r->c.s1root = (upper ? r->c.cd[2] & CD2_TTB1 : r->c.cd[1] & CD1_TTB0);
+	tsz = (unsigned)(upper ? FIELD_GET(CD0_T1SZ, cd[0]) : FIELD_GET(CD0_T0SZ, cd[0]));
 	/* The range check: the bits above the input size must all equal bit 55's
-	 * side (the top byte excluded with TBI), and the range must be enabled. */
+	 * side (the top byte excluded with TBI), and the range must be enabled. A
+	 * disabled range's TxSZ is not checked, so clamp it for the mask. */
 	{
-		uint64_t top = tbi ? GENMASK(55, 64 - tsz) : GENMASK(63, 64 - tsz);
+		unsigned t = tsz < 16 ? 16 : tsz > 39 ? 39 : tsz;
+		uint64_t top = tbi ? GENMASK(55, 64 - t) : GENMASK(63, 64 - t);
 		uint64_t want = upper ? top : 0;
 
-		if ((va & top) != want || (cd[0] & (upper ? CD0_EPD1 : CD0_EPD0))) {
+		if (!(upper ? en1 : en0) || (va & top) != want) {
 			ev_init(r, rq, EVT_F_TRANSLATION);
 			r->ev.class_ = EVT_CLASS_IN;
 			r->record = (cd[0] & CD0_R) != 0;
 			return false;
 		}
 	}
+	shift = upper ? tg1_shift((unsigned)FIELD_GET(CD0_TG1, cd[0]))
+		      : tg0_shift((unsigned)FIELD_GET(CD0_TG0, cd[0]));
+	pc = (struct pgt_cfg){
+		.family = PGT_LPAE_S1, .granule = 1u << shift, .tsz = tsz, .oas = ips,
+		.flags = (ha ? PGT_CFG_HA : 0) | (hd ? PGT_CFG_HD : 0) |
+			 ((upper ? cd[2] & CD2_HAD1 : cd[1] & CD1_HAD0) ? PGT_CFG_HAD : 0),
+	};
+	if (pgt_fmt_init(&r->c.s1f, &pc))
+		goto bad;
+	r->c.s1root = (upper ? cd[2] & CD2_TTB1 : cd[1] & CD1_TTB0);
 	return true;
 bad:
 	ev_init(r, rq, EVT_C_BAD_CD);
@@ -759,6 +811,18 @@ static void outcome_bypass(struct xres *r, const struct sreq *rq)
 	r->perm = PGT_PERM_R | PGT_PERM_W | PGT_PERM_X;
 }
 
+/* A bypassed stage 1 whose input is wider than the IAS (= OAS): stage-1
+ * F_ADDR_SIZE, CLASS = IN, always recorded and never stalled (facts §5.3). */
+static bool bypass_too_wide(const struct smmu *s, const struct sreq *rq, struct xres *r)
+{
+	if (s->cfg.oas >= 64 || !(rq->addr >> s->cfg.oas))
+		return false;
+	ev_init(r, rq, EVT_F_ADDR_SIZE);
+	r->ev.class_ = EVT_CLASS_IN;
+	r->bypass_fault = true;
+	return true;
+}
+
 static void outcome_abort(struct xres *r)
 {
 	r->fault = true;
@@ -773,40 +837,57 @@ static void outcome_abort(struct xres *r)
 static void resolve(struct smmu *s, struct xmode *m, const struct sreq *rq, struct xres *r)
 {
 	unsigned eats;
-	bool bypass_s1;
+	bool bypass_s1, atschk;
 	unsigned need;
 
 	memset(r, 0, sizeof(*r));
 	r->priv = rq->priv;
 	if (!atomic_load_explicit(&s->enabled, memory_order_acquire)) {
-		/* SMMUEN = 0: GBPA says abort or bypass; no event. */
-		if (atomic_load_explicit(&s->gbpa_now, memory_order_acquire) & GBPA_ABORT)
+		/* SMMUEN = 0 (facts §1.6): GBPA says abort or bypass; no event. ATS
+		 * translation requests get UR, translated traffic aborts. */
+		if (rq->at == DEV_AT_TRANS_REQ)
+			r->ur = true;
+		if (rq->at != DEV_AT_UNTRANSLATED ||
+		    (atomic_load_explicit(&s->gbpa_now, memory_order_acquire) & GBPA_ABORT))
 			outcome_abort(r);
 		else
 			outcome_bypass(r, rq);
 		return;
 	}
+	atschk = atomic_load_explicit(&s->xl_ctrl, memory_order_relaxed) & SMMU_XL_ATSCHK;
+	if (rq->at == DEV_AT_TRANSLATED && !atschk) {
+		/* ATSCHK = 0, fast mode: translated traffic bypasses, no STE is read. */
+		outcome_bypass(r, rq);
+		return;
+	}
 	if (!ste_get(s, m, rq, r) || !ste_decode(s, rq, r))
 		return;
+	/* EATS is IGNORED without IDR0.ATS or with Config 0b1x00 and 0b100 (bypass):
+	 * effectively 0b00 then (facts §2.3). */
 	eats = (unsigned)FIELD_GET(STE1_EATS, r->c.ste[1]);
+	if (!s->cfg.ats || r->c.config == STE_CFG_BYPASS || r->c.config == STE_CFG_ABORT)
+		eats = EATS_ABORT;
+	if (eats == EATS_RSVD)
+		eats = EATS_ABORT;              /* 0b11 (DPT) behaves as 0b00 */
+	if (rq->at == DEV_AT_TRANS_REQ && r->c.config == STE_CFG_ABORT) {
+		outcome_abort(r);               /* Config abort: UR, no event */
+		r->ur = true;
+		return;
+	}
 	if (rq->at == DEV_AT_TRANS_REQ && eats == EATS_ABORT) {
 		ev_init(r, rq, EVT_F_BAD_ATS_TREQ);
 		r->ur = true;
 		return;
 	}
 	if (rq->at == DEV_AT_TRANSLATED) {
-		/* Translated traffic is checked (CR0.ATSCHK is taken as set) against
-		 * EATS: forbidden without it; passed as it is unless split-stage ATS
-		 * leaves stage 2 to translate the address (facts §2). */
-		if (eats == EATS_ABORT || r->c.config == STE_CFG_ABORT) {
+		/* Checked against EATS: forbidden without it, else passed as it is
+		 * (no split-stage ATS: EATS 0b10 is ILLEGAL here). */
+		if (eats == EATS_ABORT) {
 			ev_init(r, rq, EVT_F_TRANSL_FORBIDDEN);
 			return;
 		}
-		if (eats != EATS_S1CHK || !r->c.s2) {
-			outcome_bypass(r, rq);
-			return;
-		}
-		r->c.s1 = false;
+		outcome_bypass(r, rq);
+		return;
 	}
 	/* A substream where stage 1 is off (bypass, stage 2 only), or on an SMMU
 	 * without substreams: C_BAD_SUBSTREAMID (facts §3.1). */
@@ -819,6 +900,9 @@ static void resolve(struct smmu *s, struct xmode *m, const struct sreq *rq, stru
 		outcome_abort(r);
 		return;
 	case STE_CFG_BYPASS:
+		/* An input address beyond the OAS cannot pass (facts §2.3). */
+		if (bypass_too_wide(s, rq, r))
+			return;
 		outcome_bypass(r, rq);
 		return;
 	}
@@ -827,11 +911,17 @@ static void resolve(struct smmu *s, struct xmode *m, const struct sreq *rq, stru
 			if (!bypass_s1)
 				return;
 			r->c.s1 = false;        /* S1DSS bypass: stage 2 only, if any */
-			if (!r->c.s2) {
-				outcome_bypass(r, rq);
-				return;
-			}
 		} else if (!cd_decode(s, rq, r)) {
+			return;
+		}
+	}
+	if (!r->c.s1) {
+		/* Stage 1 bypassed: its output (the IPA) must fit the IAS (= OAS: the
+		 * model has no AArch32 stage 1). */
+		if (bypass_too_wide(s, rq, r))
+			return;
+		if (!r->c.s2) {
+			outcome_bypass(r, rq);
 			return;
 		}
 	}
@@ -843,6 +933,14 @@ static void resolve(struct smmu *s, struct xmode *m, const struct sreq *rq, stru
 	walk(s, m, rq, r);
 	if (!r->fault && m->cached)
 		tlb_fill(s, m, rq, r);
+}
+
+/* The translation-related faults: the ones that may stall, and that an ATS
+ * translation request answers with a no-access completion. */
+static bool xl_fault_id(uint8_t id)
+{
+	return id == EVT_F_TRANSLATION || id == EVT_F_ADDR_SIZE || id == EVT_F_ACCESS ||
+	       id == EVT_F_PERMISSION;
 }
 
 static void finish(struct smmu *s, const struct sreq *rq, struct xres *r, struct dev_xlate *x)
@@ -860,18 +958,44 @@ static void finish(struct smmu *s, const struct sreq *rq, struct xres *r, struct
 		return;
 	}
 	x->fault_reason = r->ev.id;
-	if (rq->at == DEV_AT_TRANS_REQ && !r->ur && !r->silent &&
-	    (r->ev.id == EVT_F_TRANSLATION || r->ev.id == EVT_F_ADDR_SIZE ||
-	     r->ev.id == EVT_F_ACCESS || r->ev.id == EVT_F_PERMISSION)) {
-		/* ATS: a translation fault is a completion without access, and no event:
-		 * the device may ask for the page with PRI. */
-		x->status = DEV_XLATE_NO_ACCESS;
-		x->size = 4096;
-		x->page_base = rq->addr & ~UINT64_C(0xfff);
+	if (rq->at == DEV_AT_TRANS_REQ) {
+		/* ATS translation requests never stall and record nothing but
+		 * F_BAD_ATS_TREQ (facts §5.3): a translation-related fault is a
+		 * completion without access (the device may ask for the page with
+		 * PRI); anything else is UR or CA. */
+		if (!r->ur && !r->silent && xl_fault_id(r->ev.id)) {
+			x->status = DEV_XLATE_NO_ACCESS;
+			x->size = 4096;
+			x->page_base = rq->addr & ~UINT64_C(0xfff);
+			return;
+		}
+		x->status = DEV_XLATE_UR;
+		if (r->ev.id == EVT_F_BAD_ATS_TREQ) {
+			atomic_fetch_add_explicit(&s->events[r->ev.id], 1, memory_order_relaxed);
+			smmu_event(s, &r->ev);
+		}
 		return;
 	}
-	x->status = rq->at == DEV_AT_TRANS_REQ ? DEV_XLATE_UR : DEV_XLATE_FAULT;
+	x->status = DEV_XLATE_FAULT;
+	if (r->silent)
+		return;                         /* terminated without an event */
 	atomic_fetch_add_explicit(&s->events[r->ev.id], 1, memory_order_relaxed);
+	if (rq->at == DEV_AT_UNTRANSLATED && xl_fault_id(r->ev.id) && !r->bypass_fault) {
+		/* Stall or terminate (facts §5.3): the faulting stage's S decides a
+		 * stall (always recorded); a stage-1 termination with CD.A = 0 is
+		 * RAZ/WI; stage 2 always aborts. Translated traffic never stalls. */
+		bool stall = r->ev.s2 ? (r->c.ste[2] & STE2_S2S) != 0 : (r->c.cd[0] & CD0_S) != 0;
+
+		if (stall) {
+			if (!smmu_stall_park(s, &r->ev, x))
+				return;
+			r->record = true;       /* no STAG free: terminated, recorded */
+		} else if (!r->ev.s2 && !(r->c.cd[0] & CD0_A)) {
+			x->status = DEV_XLATE_RAZ_WI;
+			x->size = 4096;
+			x->page_base = rq->addr & ~UINT64_C(0xfff);
+		}
+	}
 	if (r->record)
 		smmu_event(s, &r->ev);
 }
@@ -1077,37 +1201,6 @@ void smmu_inv_all(struct smmu *s)
 	hwc_invalidate_all(s->tlb);
 	hwc_invalidate_all(s->s1wc);
 	hwc_invalidate_all(s->s2wc);
-}
-
-/* ---- stalls ------------------------------------------------------------------------------------ */
-
-/* RESUME: the STAG names a parked transaction of sid. (Transactions are parked
- * by the stall path of the translation: see the issue notes; until it exists,
- * every STAG is unknown.) */
-int smmu_stall_resume_locked(struct smmu *s, uint32_t sid, uint16_t stag, bool retry)
-{
-	struct smmu_stall *st;
-
-	(void)retry;
-	if (stag >= s->nstalls)
-		return -EINVAL;
-	st = &s->stalls[stag];
-	if (!st->busy || st->sid != sid)
-		return -EINVAL;
-	st->busy = false;
-	return 0;
-}
-
-unsigned smmu_stall_term_locked(struct smmu *s, uint32_t sid)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < s->nstalls; i++)
-		if (s->stalls[i].busy && s->stalls[i].sid == sid) {
-			s->stalls[i].busy = false;
-			n++;
-		}
-	return n;
 }
 
 /* ---- page requests ------------------------------------------------------------------------------ */
