@@ -210,7 +210,7 @@ static void set_root_table_pointer(struct vtd *v)
 	 * reports IQEI 7 for it. */
 	atomic_store(&v->ttm, (unsigned)FIELD_GET(RTADDR_TTM, v->rtaddr));
 	atomic_store(&v->rta, v->rtaddr & RTADDR_RTA);
-	atomic_fetch_add(&v->xl_front_ver, 1);  /* remembered answers are void */
+	xfront_bump(&v->xl_front);  /* remembered answers are void */
 	v->gsts |= GSTS_RTPS;                   /* cleared on the command, set on completion */
 	/* CAP.ESRTPS: SRTP itself invalidates every DMA-remapping cache. */
 	vtd_inv_all(v);
@@ -239,13 +239,13 @@ static void write_gcmd(struct vtd *v, uint32_t val)
 		if (v->gsts & GSTS_RTPS) {
 			v->gsts |= GSTS_TES;
 			atomic_store(&v->te, true);
-			atomic_fetch_add(&v->xl_front_ver, 1);
+			xfront_bump(&v->xl_front);
 		}
 	}
 	if (off & GCMD_TE) {
 		v->gsts &= ~GSTS_TES;
 		atomic_store(&v->te, false);
-		atomic_fetch_add(&v->xl_front_ver, 1);
+		xfront_bump(&v->xl_front);
 		/* On an SMTS unit, disabling translation invalidates every
 		 * DMA-remapping cache (EDC, Core Ultra 200V). */
 		vtd_inv_all(v);

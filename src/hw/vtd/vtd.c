@@ -119,10 +119,10 @@ struct vtd *vtd_new(const struct vtd_config *c, struct mem_space *mem)
 		errno = err;
 		return NULL;
 	}
-	hwc_set_watch(v->cc, &v->xl_front_ver);
-	hwc_set_watch(v->pc, &v->xl_front_ver);
-	hwc_set_watch(v->iotlb, &v->xl_front_ver);
-	v->xl_uid = v->iotlb->uid;
+	xfront_unit_init(&v->xl_front);
+	hwc_set_watch(v->cc, &v->xl_front.ver);
+	hwc_set_watch(v->pc, &v->xl_front.ver);
+	hwc_set_watch(v->iotlb, &v->xl_front.ver);
 	v->port.iommu = v;
 	v->port.translate = port_translate;
 	v->port.page_request = port_page_request;
@@ -234,7 +234,7 @@ void vtd_get_stats(struct vtd *v, struct vtd_stats *st)
 	cache_stats(v->iotlb, &st->iotlb);
 	cache_stats(v->fspsc, &st->fspsc);
 	cache_stats(v->sspsc, &st->sspsc);
-	front = pcounter_read(&v->xl_front_hits);
+	front = xfront_hits(&v->xl_front);
 	st->cc.hits += front;
 	st->pc.hits += front;
 	st->iotlb.hits += front;

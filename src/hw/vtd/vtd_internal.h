@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "hw/front.h"
 #include "hw/hwcache.h"
 #include "hw/vtd/vtd.h"
 #include "hw/vtd/vtd_regs.h"
@@ -85,17 +86,11 @@ struct vtd {
 	struct pgt_fmt xl_fs[16];        /* levels 4/5 x NXE x WPE x SMEP */
 	struct pgt_fmt xl_ss[12];        /* levels 3/4/5 x SLADE x SLEE */
 	_Atomic unsigned xl_iotlb_sizes; /* bit 0: a 2M, bit 1: a 1G IOTLB entry was filled */
-	/* The front cache's version (xlate.c): advanced by every fill and
-	 * invalidation of the context, PASID and IOTLB caches (their hwc watch word)
-	 * and by every change of TE or the latched root state (regs.c, after the
-	 * change, before the register write returns). Its own line: read on every
-	 * front hit, written only on those changes. */
-	_Alignas(64) _Atomic uint64_t xl_front_ver;
-	uint64_t xl_uid;                 /* the IOTLB's uid: tells units apart */
-	char xl_front_pad[64 - 2 * sizeof(uint64_t)];
-	/* Translations answered by a front hit (each also one context, PASID and
-	 * IOTLB hit; vtd_get_stats() adds them there). */
-	struct pcounter xl_front_hits;
+	/* The front cache (hw/front.h): its version is the context, PASID and IOTLB
+	 * caches' hwc watch word, and regs.c bumps it on every change of TE or the
+	 * latched root state; its hits are each also one context, PASID and IOTLB
+	 * hit (vtd_get_stats() adds them there). */
+	struct xfront_unit xl_front;
 	/* Called with every fault the translation and page-request paths hand to
 	 * vtd_record_fault(), just before (tests and the CLI; set while idle). */
 	void (*xl_fault_tap)(void *ctx, const struct vtd_fault *f);

@@ -1275,13 +1275,10 @@ static HOT void finish(struct vtd *v, const struct req *rq, const struct xres *r
 	x->status = rq->at == DEV_AT_TRANS_REQ ? DEV_XLATE_UR : DEV_XLATE_FAULT;
 }
 
-/* ---- front cache ----------------------------------------------------------------------------
+/* ---- front cache (hw/front.h) ----------------------------------------------------------------
  *
  * A request whose context, PASID and IOTLB lookups all hit costs three seqlocked
- * probes, each hashing and scanning its set. The front cache remembers, per
- * thread, the whole answer of such a request, keyed by what the request carries:
- * SID, PASID present and its value, privilege, execute, ATS or not, and the 4 KiB
- * input page. A repeat is then one probe of thread-private memory.
+ * probes; hw/front.h remembers, per thread, the whole answer of such a request.
  *
  * Why not let the IOTLB itself answer in one probe, keyed by the request, with the
  * DID, PGTT and other context/PASID facts in its value (invalidations could still
@@ -1303,202 +1300,8 @@ static HOT void finish(struct vtd *v, const struct req *rq, const struct xres *r
  *    requester would walk and see fresh tables: staleness that hardware shows
  *    would be hidden, and occupancy, evictions and hit rates would differ.
  * So the caches keep the spec's tags and the front cache only remembers what they
- * answered, for exactly as long as they would answer it again:
- *
- * An answer is used only while the unit's front version (v->xl_front_ver) is what
- * it was before the lookups that produced it. Every fill and every invalidation
- * of the context, PASID and IOTLB caches advances it (it is their hwc watch
- * word), and so does every change of TE and of the latched root state. While it
- * holds, the same lookups would hit the same entries holding the same values,
- * probing in the same order (a 4K entry appearing before a 2M one is a fill),
- * their LRU stamps already hold the current epoch (the lookups would write
- * nothing), nothing was evicted or invalidated in between, and TE and the root
- * state are those the answer was made under. So the answer, the counts (the
- * translation, and one hit each in the context, PASID and IOTLB caches:
- * xl_front_hits counts them once, vtd_get_stats() adds it to all four) and the
- * caches' state are exactly those of the full path. The request's access is
- * checked against the remembered permissions and dirty state (a mismatch takes
- * the full path, which walks). A fault is never remembered, nor is anything of a
- * unit with the checker on (there every hit takes the full path, so that every
- * hit is checked; the unit's uid then never matches a thread's front). Any fill
- * or invalidation of the three caches, by any thread, thus voids every thread's
- * front entries for the unit: coarse, but exact; a steady state whose working
- * set fits fills nothing.
- *
- * Per thread, so that its entries need no seqlock and no atomics, and no thread
- * writes a line another reads. Allocated on a thread's first full-path hit (never
- * on a front hit), freed at thread exit; a thread without an owned counter slot
- * has none. It holds one unit at a time: the uid of the unit's IOTLB tells units
- * apart even when a freed unit's memory is reused.
- *
- * Four ways, because with two the birthday conflicts of a few hundred hot pages
- * sent 1-4% of repeats to the full path (8x dearer), the victim of a full set
- * is chosen round robin (what it evicts is only ever re-answered by the full
- * path, which changes no state the model shows).
+ * answered, for exactly as long as they would answer it again (hw/front.h).
  */
-
-#define FRONT_SETS       512            /* x 4 ways: 2048 answers, 64 KiB per thread */
-#define FRONT_WAYS       4
-/* The key: k0 the 4 KiB input page; k1 the request's other fields exactly as the
- * endpoint sent them (a PASID sent with pasid_valid clear is part of the key:
- * such requests only miss more, they never share an answer they should not),
- * and the generation above them. The access (write, execute, privilege, AT) is
- * in the key, so an answer is for exactly that access: no permission test on a
- * hit, and a translated request (AT 2) is never remembered. */
-#define FK_PP            BIT(16)
-#define FK_PRIV          BIT(17)
-#define FK_EXEC          BIT(18)
-#define FK_WRITE         BIT(19)
-#define FK_AT_SHIFT      20             /* 2 bits */
-#define FK_PASID_SHIFT   22             /* 20 bits */
-#define FRONT_GEN_SHIFT  42
-/* The output page's low bits hold log2 of the translation's size. */
-#define FO_SHIFT         GENMASK(5, 0)
-#define FO_FLAGS         GENMASK(11, 0)
-
-struct front_ent {                      /* two make one 64-byte set */
-	uint64_t k0;            /* input page */
-	uint64_t k1;            /* request fields | generation << FRONT_GEN_SHIFT */
-	uint64_t out;           /* output base of the translation (its size aligned) | log2 size */
-	uint64_t word;          /* the answer's status, r, w, x, priv (DEV_XLATE_WORD_OFF) */
-};
-
-struct front {
-	_Alignas(64) struct front_ent ent[FRONT_SETS][FRONT_WAYS];
-	uint64_t uid;           /* the unit (v->xl_uid) */
-	uint64_t ver;           /* the unit's front version the entries hold for */
-	uint64_t gen;           /* current generation, << FRONT_GEN_SHIFT; 0 is never current */
-	unsigned slot;          /* this thread's owned pcounter slot */
-	unsigned next;          /* victim choice when both ways are valid */
-};
-
-static __thread struct front *front_tls;
-static pthread_once_t front_once = PTHREAD_ONCE_INIT;
-static pthread_key_t front_key;
-static int front_key_err;
-
-static void front_free(void *p)
-{
-	front_tls = NULL;
-	free(p);
-}
-
-static void front_make_key(void)
-{
-	front_key_err = pthread_key_create(&front_key, front_free);
-}
-
-static HOT uint64_t front_k1(const struct dev_txn *t)
-{
-	return t->rid | (uint64_t)t->pasid_valid * FK_PP | (uint64_t)t->priv * FK_PRIV |
-	       (uint64_t)t->exec * FK_EXEC | (uint64_t)t->write * FK_WRITE |
-	       (uint64_t)(t->at & 3) << FK_AT_SHIFT |
-	       (uint64_t)(t->pasid & GENMASK(19, 0)) << FK_PASID_SHIFT;
-}
-
-static HOT struct front_ent *front_set(struct front *fr, uint64_t k0, uint64_t k1)
-{
-	uint64_t h = (k0 >> 12) ^ (k1 * 0x9e3779b97f4a7c15ull);
-
-	return fr->ent[(h ^ (h >> 9)) & (FRONT_SETS - 1)];
-}
-
-/*
- * Answers t from this thread's front cache and counts it, or returns false having
- * counted and written nothing.
- */
-static HOT bool front_translate(struct vtd *v, struct front *fr, const struct dev_txn *t,
-				struct dev_xlate *x)
-{
-	uint64_t addr = t->addr, k0 = addr & ~UINT64_C(0xfff), k1, out, mask;
-	struct front_ent *set, *e;
-
-	if (fr->ver != atomic_load_explicit(&v->xl_front_ver, memory_order_acquire) ||
-	    fr->uid != v->xl_uid)
-		return false;
-	k1 = front_k1(t);
-	set = front_set(fr, k0, k1);
-	k1 |= fr->gen;
-	/* The way that matches, chosen without a branch on which one it is (that
-	 * branch would go either way at random: a misprediction every other hit). */
-	e = &set[(((set[1].k0 ^ k0) | (set[1].k1 ^ k1)) == 0) |
-		 (((set[2].k0 ^ k0) | (set[2].k1 ^ k1)) == 0) * 2 |
-		 (((set[3].k0 ^ k0) | (set[3].k1 ^ k1)) == 0) * 3];
-	if (((e->k0 ^ k0) | (e->k1 ^ k1)) != 0)
-		return false;
-	pcounter_add_owned(&v->xl_front_hits, fr->slot, 1);
-	out = e->out;
-	mask = (UINT64_C(1) << (out & FO_SHIFT)) - 1;
-	x->size = mask + 1;
-	x->page_base = addr & ~mask;
-	x->pa = (out & ~FO_FLAGS) + (addr & mask);
-	memcpy((char *)x + DEV_XLATE_WORD_OFF, &e->word, sizeof(e->word));
-	x->fault_reason = 0;
-	return true;
-}
-
-static struct front *front_get(void)
-{
-	unsigned slot = pcounter_shard();
-	struct front *fr;
-
-	if (slot == PCOUNTER_SHARED)
-		return NULL;                    /* its counts would need atomic adds */
-	pthread_once(&front_once, front_make_key);
-	if (front_key_err)
-		return NULL;                    /* could not be freed at exit: go without */
-	fr = aligned_alloc(_Alignof(struct front), sizeof(*fr));  /* sets on line boundaries */
-	if (!fr)
-		return NULL;
-	memset(fr, 0, sizeof(*fr));
-	if (pthread_setspecific(front_key, fr)) {
-		free(fr);
-		return NULL;
-	}
-	fr->gen = BIT(FRONT_GEN_SHIFT);
-	fr->slot = slot;
-	front_tls = fr;
-	return fr;
-}
-
-/* Remembers the answer x to request t, which the full path found with three hits,
- * under the front version ver read before its lookups. */
-static void front_fill(struct vtd *v, uint64_t ver, const struct dev_txn *t,
-		       const struct dev_xlate *x)
-{
-	const uint64_t genmask = ~GENMASK(FRONT_GEN_SHIFT - 1, 0);
-	struct front *fr = front_tls;
-	struct front_ent *set, *e;
-	uint64_t k0 = t->addr & ~UINT64_C(0xfff), k1 = front_k1(t);
-
-	if (t->at == DEV_AT_TRANSLATED)
-		return;
-	if (!fr && !(fr = front_get()))
-		return;
-	if (fr->uid != v->xl_uid || fr->ver != ver) {
-		/* Another unit, or its caches or root state changed: a new
-		 * generation voids every entry. */
-		fr->uid = v->xl_uid;
-		fr->ver = ver;
-		fr->gen += BIT(FRONT_GEN_SHIFT);
-		if (!fr->gen) {
-			memset(fr->ent, 0, sizeof(fr->ent));
-			fr->gen = BIT(FRONT_GEN_SHIFT);
-		}
-	}
-	set = front_set(fr, k0, k1);
-	k1 |= fr->gen;
-	e = NULL;
-	for (unsigned w = 0; w < FRONT_WAYS && !e; w++)
-		if ((set[w].k1 & genmask) != fr->gen || (set[w].k0 == k0 && set[w].k1 == k1))
-			e = &set[w];
-	if (!e)
-		e = &set[fr->next++ % FRONT_WAYS];
-	e->k0 = k0;
-	e->k1 = k1;
-	e->out = (x->pa - (t->addr & (x->size - 1))) | (uint64_t)__builtin_ctzll(x->size);
-	memcpy(&e->word, (const char *)x + DEV_XLATE_WORD_OFF, sizeof(e->word));
-}
 
 static HOT void mode_begin(struct vtd *v, struct xmode *m)
 {
@@ -1514,7 +1317,7 @@ static __attribute__((noinline)) void translate_full(struct vtd *v, const struct
 						     struct dev_xlate *x)
 {
 	/* Before any lookup (acquire: no lookup moves above it): see the front cache. */
-	uint64_t ver = atomic_load_explicit(&v->xl_front_ver, memory_order_acquire);
+	uint64_t ver = xfront_version(&v->xl_front);
 	struct xview view;
 	struct xmode m;
 	struct req rq;
@@ -1538,14 +1341,12 @@ static __attribute__((noinline)) void translate_full(struct vtd *v, const struct
 	finish(v, &rq, &r, x);
 	if (!v->cfg.checker && r.iotlb_hit && r.cc_hit && r.pc_hit && !r.reason &&
 	    x->status == DEV_XLATE_OK)
-		front_fill(v, ver, t, x);
+		xfront_fill(&v->xl_front, ver, t, x);
 }
 
 void vtd_translate(struct vtd *v, const struct dev_txn *t, struct dev_xlate *x)
 {
-	struct front *fr = front_tls;
-
-	if (likely(fr) && front_translate(v, fr, t, x))
+	if (xfront_translate(&v->xl_front, t, x))
 		return;
 	translate_full(v, t, x);
 }
