@@ -223,6 +223,7 @@ static void xl_ctrl_update(struct smmu *s)
 {
 	atomic_store(&s->xl_ctrl, (s->cr2 & CR2_RECINVSID ? SMMU_XL_RECINVSID : 0) |
 				  (s->cr0ack & CR0_ATSCHK ? SMMU_XL_ATSCHK : 0));
+	xfront_bump(&s->xl_front);
 }
 
 static void write_cr0(struct smmu *s, uint32_t val)
@@ -237,9 +238,11 @@ static void write_cr0(struct smmu *s, uint32_t val)
 		 * anyway), before translation starts. */
 		smmu_inv_all(s);
 		atomic_store(&s->enabled, true);
+		xfront_bump(&s->xl_front);  /* remembered answers are void */
 	}
 	if (off & CR0_SMMUEN) {
 		atomic_store(&s->enabled, false);
+		xfront_bump(&s->xl_front);  /* remembered answers are void */
 		/* 6.3.9.6: completion marks every stalled transaction for
 		 * termination (their STAGs are free again). */
 		smmu_stall_term_all_locked(s);
@@ -271,6 +274,7 @@ static void write_gbpa(struct smmu *s, uint32_t val)
 		return;
 	s->gbpa = val & (uint32_t)GBPA_FIELDS;
 	atomic_store(&s->gbpa_now, s->gbpa);
+	xfront_bump(&s->xl_front);  /* remembered answers are void */
 }
 
 static uint32_t irq_ctrl_mask(const struct smmu *s)
@@ -376,6 +380,7 @@ static void write64(struct smmu *s, uint32_t off, uint64_t val, uint64_t wmask)
 		s->strtab_base = merge(s->strtab_base, val, wmask) &
 				 (STRTAB_BASE_RA | (STRTAB_BASE_ADDR & oas_mask(s)));
 		atomic_store(&s->st_base, s->strtab_base);
+		xfront_bump(&s->xl_front);  /* remembered answers are void */
 		return;
 	case SMMU_CMDQ_BASE:
 		if (!queue_on(s, CR0_CMDQEN))
@@ -545,6 +550,7 @@ static void write32(struct smmu *s, uint32_t off, uint32_t val)
 			m |= (uint32_t)(STRTAB_CFG_SPLIT | STRTAB_CFG_FMT);
 		s->strtab_base_cfg = val & m;
 		atomic_store(&s->st_cfg, s->strtab_base_cfg);
+		xfront_bump(&s->xl_front);  /* remembered answers are void */
 		return;
 	case SMMU_CMDQ_PROD:
 		/* Bits above the wrap flag "might be stored but have no other

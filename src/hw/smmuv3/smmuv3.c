@@ -156,6 +156,9 @@ struct smmu *smmu_new(const struct smmu_config *c, struct mem_space *mem)
 		errno = err;
 		return NULL;
 	}
+	xfront_unit_init(&s->xl_front);
+	hwc_set_watch(s->cfgc, &s->xl_front.ver);
+	hwc_set_watch(s->tlb, &s->xl_front.ver);
 	s->port.iommu = s;
 	s->port.translate = port_translate;
 	s->port.page_request = port_page_request;
@@ -254,12 +257,17 @@ static void cache_stats(struct hwc *c, struct smmu_cache_stats *st)
 
 void smmu_get_stats(struct smmu *s, struct smmu_stats *st)
 {
+	uint64_t front;
+
 	memset(st, 0, sizeof(*st));
 	cache_stats(s->cfgc, &st->cfg);
 	cache_stats(s->tlb, &st->tlb);
 	cache_stats(s->s1wc, &st->s1wc);
 	cache_stats(s->s2wc, &st->s2wc);
-	st->translations = pcounter_read(&s->translations);
+	front = xfront_hits(&s->xl_front);
+	st->cfg.hits += front;
+	st->tlb.hits += front;
+	st->translations = pcounter_read(&s->translations) + front;
 	st->walks = pcounter_read(&s->walks);
 	st->walk_refs = pcounter_read(&s->walk_refs);
 	for (unsigned i = 0; i < 256; i++) {

@@ -93,14 +93,18 @@ void smmu_translate(struct smmu *s, const struct dev_txn *t, struct dev_xlate *x
 /* A page request from an endpoint (the port's page_request). */
 int smmu_page_request(struct smmu *s, const struct dev_page_req *pr);
 
-/* Coherence checker: a cache hit that differs from an uncached walk. */
+/* Coherence checker (config.checker): a translation that used a cache entry is
+ * resolved again from memory; the first layer that differs is reported (and
+ * counted in stale_hits), and the answer is memory's. The callback runs on the
+ * translating thread, with no lock held. */
 struct smmu_stale {
 	const char *cache;          /* "ste", "cd", "tlb", "s1-walk", "s2-walk" */
 	uint32_t sid, ssid;
 	uint16_t vmid, asid;
 	uint64_t addr;              /* input address (TLB, walk caches) */
 	uint64_t cached, fresh;     /* what the cache said, what memory says */
-	const char *missing;        /* the command that would have dropped the entry */
+	const char *missing;        /* the command that would have dropped the entry (valid
+	                             * during the callback only) */
 };
 void smmu_set_stale_cb(struct smmu *s, void (*cb)(void *ctx, const struct smmu_stale *st),
 		       void *ctx);

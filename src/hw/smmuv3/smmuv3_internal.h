@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "hw/front.h"
 #include "hw/hwcache.h"
 #include "hw/smmuv3/smmuv3.h"
 #include "hw/smmuv3/smmuv3_regs.h"
@@ -87,6 +88,12 @@ struct smmu {
 	void *irq_ctx;
 	void (*stale_cb)(void *ctx, const struct smmu_stale *st);
 	void *stale_ctx;
+
+	/* The front cache (hw/front.h): its version is the configuration cache's
+	 * and the TLB's hwc watch word, and regs.c bumps it after every store to an
+	 * (A) field above; a front hit is also one configuration and one TLB hit
+	 * (smmu_get_stats() adds it there). */
+	struct xfront_unit xl_front;
 
 	/* Caches: configuration (STEs by SID, CDs by SID+SSID), TLB, walk caches. */
 	struct hwc *cfgc, *tlb, *s1wc, *s2wc;

@@ -29,6 +29,8 @@
 #include "hw/smmuv3/smmuv3_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hw/xlview.h"
@@ -85,6 +87,7 @@ struct xcfg {
 	struct pgt_fmt s1f, s2f;
 	uint64_t s1root, s2root;
 	bool ste_hit, cd_hit;
+	bool ste_read;           /* the STE was read (from the cache or memory) */
 };
 
 /* What one resolution found. */
@@ -102,6 +105,7 @@ struct xres {
 	unsigned perm;
 	bool priv;
 	bool tlb_hit, walked;
+	bool s1wc_hit, s2wc_hit; /* the walk started from walk-cache entries */
 	bool global;             /* the stage-1 leaf is global (nG = 0) */
 	uint64_t ipa;            /* nested: the stage-1 output page */
 };
@@ -225,6 +229,7 @@ static bool ste_get(struct smmu *s, struct xmode *m, const struct sreq *rq, stru
 	if (m->cached && hwc_lookup(s->cfgc, cache_hash(tag), tag, val)) {
 		memcpy(r->c.ste, val, sizeof(r->c.ste));
 		r->c.ste_hit = true;
+		r->c.ste_read = true;
 		return true;
 	}
 	if (!ste_addr(s, m, rq, r, &pa))
@@ -237,6 +242,7 @@ static bool ste_get(struct smmu *s, struct xmode *m, const struct sreq *rq, stru
 			return false;
 		}
 	}
+	r->c.ste_read = true;
 	if (m->cached)
 		hwc_fill(s->cfgc, cache_hash(tag), tag, r->c.ste, m->gen_cfg);
 	return true;
@@ -733,6 +739,8 @@ static void walk(struct smmu *s, struct xmode *m, const struct sreq *rq, struct 
 		pcounter_add(&s->walks, 1);
 		pcounter_add(&s->walk_refs, res.refs);
 	}
+	r->s1wc_hit = w.s1_hit;
+	r->s2wc_hit = w.s2_hit;
 	if (m->cached) {
 		if (w.s1_used)
 			w.s1_hit ? hwc_count_hit(s->s1wc) : hwc_count_miss(s->s1wc);
@@ -1020,8 +1028,116 @@ static void mode_begin(struct smmu *s, struct xmode *m)
 	m->gen_s2wc = hwc_gen(s->s2wc);
 }
 
-void smmu_translate(struct smmu *s, const struct dev_txn *t, struct dev_xlate *x)
+/* ---- the coherence checker ------------------------------------------------------------------------
+ *
+ * With cfg.checker, every translation that used a cache entry is resolved again
+ * from memory alone, and the first layer whose cached state differs from memory
+ * is reported (smmu_stale: the cache, what it held, what memory says, and the
+ * command software left out); the answer is then memory's. Layers: the STE and
+ * the CD (word for word), the TLB (the outcome: fault or page, size and
+ * permissions), and the walk caches (the outcome of a walk that started from
+ * their entries: an entry that still leads to the same leaf is not reported).
+ * A difference while an invalidation of that cache ran (its generation moved)
+ * may be the legal window between a table update and its invalidation: served
+ * fresh, not reported. The fresh walk makes the A/D updates a miss would. */
+
+static bool outcome_equal(const struct xres *a, const struct xres *b)
 {
+	if (a->fault != b->fault)
+		return false;
+	if (a->fault)
+		return a->silent == b->silent && a->ev.id == b->ev.id;
+	return a->page == b->page && a->size == b->size && a->perm == b->perm;
+}
+
+static uint64_t outcome_word(const struct xres *r)
+{
+	return r->fault ? (r->silent ? 0 : UINT64_C(0xe0) | r->ev.id) : r->page | r->perm;
+}
+
+static void report(struct smmu *s, struct hwc *c, uint64_t gen, const struct smmu_stale *st)
+{
+	if (hwc_gen(c) != gen)
+		return;
+	atomic_fetch_add(&s->stale_hits, 1);
+	if (s->stale_cb)
+		s->stale_cb(s->stale_ctx, st);
+}
+
+static void check(struct smmu *s, struct xmode *m, const struct sreq *rq, struct xres *r)
+{
+	struct xmode fm = { .cached = false, .count = false, .view = m->view };
+	struct xres f;
+	char msg[160];
+	struct smmu_stale st = { .sid = rq->sid, .ssid = rq->ssv ? rq->ssid : 0,
+				 .vmid = r->c.vmid, .asid = r->c.asid, .addr = rq->addr,
+				 .missing = msg };
+	struct hwc *c = NULL;
+	uint64_t gen = 0;
+
+	resolve(s, &fm, rq, &f);
+	if (r->c.ste_hit && (!f.c.ste_read || memcmp(f.c.ste, r->c.ste, sizeof(f.c.ste)))) {
+		unsigned w = 0;
+
+		while (w < 3 && f.c.ste_read && f.c.ste[w] == r->c.ste[w])
+			w++;
+		st.cache = "ste";
+		st.cached = r->c.ste[w];
+		st.fresh = f.c.ste_read ? f.c.ste[w] : 0;
+		snprintf(msg, sizeof(msg), "CMD_CFGI_STE (SID 0x%x)", rq->sid);
+		c = s->cfgc;
+		gen = m->gen_cfg;
+	} else if (r->c.cd_hit && (!f.c.have_cd || memcmp(f.c.cd, r->c.cd, sizeof(f.c.cd)))) {
+		unsigned w = 0;
+
+		while (w < 3 && f.c.have_cd && f.c.cd[w] == r->c.cd[w])
+			w++;
+		st.cache = "cd";
+		st.cached = r->c.cd[w];
+		st.fresh = f.c.have_cd ? f.c.cd[w] : 0;
+		snprintf(msg, sizeof(msg), "CMD_CFGI_CD (SID 0x%x, SSID 0x%x)", rq->sid, st.ssid);
+		c = s->cfgc;
+		gen = m->gen_cfg;
+	} else if ((r->tlb_hit || r->s1wc_hit || r->s2wc_hit) && !outcome_equal(r, &f)) {
+		bool s2_moved = r->c.s1 && r->c.s2 && !f.fault && f.ipa == r->ipa;
+
+		st.cached = outcome_word(r);
+		st.fresh = outcome_word(&f);
+		if (r->tlb_hit) {
+			st.cache = "tlb";
+			c = s->tlb;
+			gen = m->gen_tlb;
+		} else if (r->s1wc_hit) {
+			st.cache = "s1-walk";
+			c = s->s1wc;
+			gen = m->gen_s1wc;
+		} else {
+			st.cache = "s2-walk";
+			c = s->s2wc;
+			gen = m->gen_s2wc;
+		}
+		if (!r->c.s1)
+			snprintf(msg, sizeof(msg), "CMD_TLBI_S2_IPA (VMID %u, IPA 0x%" PRIx64 "%s)",
+				 r->c.vmid, rq->addr, r->tlb_hit ? "" : ", Leaf 0");
+		else if (s2_moved || (!r->tlb_hit && !r->s1wc_hit))
+			snprintf(msg, sizeof(msg), "CMD_TLBI_S12_VMALL (VMID %u)", r->c.vmid);
+		else
+			snprintf(msg, sizeof(msg),
+				 "CMD_TLBI_NH_VA (VMID %u, ASID %u, VA 0x%" PRIx64 "%s)", r->c.vmid,
+				 r->c.asid, rq->addr, r->tlb_hit ? "" : ", Leaf 0");
+	}
+	if (!c)
+		return;
+	report(s, c, gen, &st);
+	*r = f;
+}
+
+/* The full path (out of line: the front path is a leaf without its frame). */
+static __attribute__((noinline)) void translate_full(struct smmu *s, const struct dev_txn *t,
+						     struct dev_xlate *x)
+{
+	/* Before any lookup (acquire: no lookup moves above it): see hw/front.h. */
+	uint64_t ver = xfront_version(&s->xl_front);
 	struct xview view = { .open = false };
 	struct xmode m = { .cached = true, .count = true, .view = &view };
 	struct sreq rq;
@@ -1031,6 +1147,15 @@ void smmu_translate(struct smmu *s, const struct dev_txn *t, struct dev_xlate *x
 	mode_begin(s, &m);
 	req_from_txn(&rq, t);
 	resolve(s, &m, &rq, &r);
+	if (s->cfg.checker && (r.c.ste_hit || r.c.cd_hit || r.tlb_hit || r.s1wc_hit || r.s2wc_hit)) {
+		struct xres cached = r;
+
+		check(s, &m, &rq, &r);
+		/* The counts are the cached path's: what the caches did. */
+		r.c.ste_hit = cached.c.ste_hit;
+		r.tlb_hit = cached.tlb_hit;
+		r.walked = cached.walked;
+	}
 	xview_end(&view);
 	if (r.c.ste_hit)
 		hwc_count_hit(s->cfgc);
@@ -1039,6 +1164,19 @@ void smmu_translate(struct smmu *s, const struct dev_txn *t, struct dev_xlate *x
 	if (!r.fault || r.tlb_hit || r.walked)
 		r.tlb_hit ? hwc_count_hit(s->tlb) : hwc_count_miss(s->tlb);
 	finish(s, &rq, &r, x);
+	/* Remembered only when every lookup hit (the STE, the CD if one was looked
+	 * up, the TLB), so that a front hit stands for exactly one configuration
+	 * hit and one TLB hit, and never with the checker on. */
+	if (r.tlb_hit && r.c.ste_hit && (r.c.cd_hit || !r.c.have_cd) && !r.fault &&
+	    !s->cfg.checker)
+		xfront_fill(&s->xl_front, ver, t, x);
+}
+
+void smmu_translate(struct smmu *s, const struct dev_txn *t, struct dev_xlate *x)
+{
+	if (xfront_translate(&s->xl_front, t, x))
+		return;
+	translate_full(s, t, x);
 }
 
 void smmu_translate_trace(struct smmu *s, const struct dev_txn *t, struct dev_xlate *x,
