@@ -756,17 +756,18 @@ static void test_event_encoding(void)
 	 *       SID << 32 = 0x12345678abcde800 | ID
 	 *   translation faults, dw1: STAG 0x1234 | Stall (31) 0x80000000 |
 	 *       PnU (33) 0x200000000 | InD (34) 0x400000000 | RnW (35) 0x800000000 |
-	 *       S2 (39) 0x8000000000 | CLASS 1 (41:40) 0x10000000000 | TTRnW (44)
-	 *       0x100000000000 = 0x0000118e80001234
+	 *       S2 (39) 0x8000000000 | CLASS 1 (41:40) 0x10000000000 = 0x0000018e80001234,
+	 *       and for F_PERMISSION TTRnW (44) 0x100000000000 = 0x0000118e80001234
+	 *       (facts §5.1: TTRnW belongs to F_PERMISSION with CLASS TT)
 	 *   dw3 = IPA bits 51:12 = 0x000fedcba9876000, or FetchAddr bits 51:3 =
 	 *       0x000fedcba9876548
 	 */
 	static const struct rec_case cases[] = {
-		{ 0x10, { 0x12345678abcde810ull, 0x0000118e80001234ull, 0xfedcba9876543210ull,
+		{ 0x10, { 0x12345678abcde810ull, 0x0000018e80001234ull, 0xfedcba9876543210ull,
 			  0x000fedcba9876000ull } },
-		{ 0x11, { 0x12345678abcde811ull, 0x0000118e80001234ull, 0xfedcba9876543210ull,
+		{ 0x11, { 0x12345678abcde811ull, 0x0000018e80001234ull, 0xfedcba9876543210ull,
 			  0x000fedcba9876000ull } },
-		{ 0x12, { 0x12345678abcde812ull, 0x0000118e80001234ull, 0xfedcba9876543210ull,
+		{ 0x12, { 0x12345678abcde812ull, 0x0000018e80001234ull, 0xfedcba9876543210ull,
 			  0x000fedcba9876000ull } },
 		{ 0x13, { 0x12345678abcde813ull, 0x0000118e80001234ull, 0xfedcba9876543210ull,
 			  0x000fedcba9876000ull } },

@@ -104,6 +104,7 @@ static unsigned event_fields(uint8_t id)
 	case EVT_F_TRANSLATION:
 	case EVT_F_ADDR_SIZE:
 	case EVT_F_ACCESS:
+		return F_XLATE & ~F_TTRNW;      /* TTRnW is F_PERMISSION's (CLASS TT) */
 	case EVT_F_PERMISSION:
 		return F_XLATE;
 	case EVT_F_TLB_CONFLICT:

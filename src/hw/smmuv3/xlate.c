@@ -202,8 +202,8 @@ static bool ste_addr(struct smmu *s, struct xmode *m, const struct sreq *rq, str
 		*pa = base + (uint64_t)rq->sid * STE_SIZE;
 		return true;
 	}
-	if (split > log2size)
-		split = log2size;
+	/* LOG2SIZE below SPLIT: one L1 descriptor, and the level-2 table is still
+	 * indexed by SID[SPLIT-1:0] (facts §1.11). */
 	l1 = base + (uint64_t)(rq->sid >> split) * STE_L1_SIZE;
 	if (!xl_load(s, m, l1, &desc, "l1-std")) {
 		ev_fetch(r, rq, EVT_F_STE_FETCH, l1);
@@ -216,7 +216,9 @@ static bool ste_addr(struct smmu *s, struct xmode *m, const struct sreq *rq, str
 		bad_streamid(s, rq, r);
 		return false;
 	}
-	*pa = (desc & STE_L1_L2PTR) + (uint64_t)(rq->sid & (BIT(split) - 1)) * STE_SIZE;
+	/* L2Ptr is aligned to its table's size: bits [Span + 4:0] are taken as 0. */
+	*pa = (desc & STE_L1_L2PTR & ~(BIT(span + 5) - 1)) +
+	      (uint64_t)(rq->sid & (BIT(split) - 1)) * STE_SIZE;
 	return true;
 }
 
@@ -369,10 +371,12 @@ bad:
 
 /* ---- context descriptors ---------------------------------------------------------------------- */
 
-/* Reads a word of the CD table at table address a (an IPA when nested: stage 2
- * translates it first; a stage-2 fault is reported with CLASS = CD). */
+/* Reads n consecutive words of one CD-table structure (an L1CD, a CD: never
+ * across a page) at table address a: an IPA when nested, which stage 2
+ * translates once for the structure (a stage-2 fault is reported with CLASS =
+ * CD); F_CD_FETCH at the word's PA when memory cannot be read. */
 static bool cd_read(struct smmu *s, struct xmode *m, const struct sreq *rq, struct xres *r,
-		    uint64_t a, uint64_t *val, const char *what, uint8_t fetch_id)
+		    uint64_t a, unsigned n, uint64_t *vals, const char *const *what)
 {
 	uint64_t pa = a;
 
@@ -397,10 +401,11 @@ static bool cd_read(struct smmu *s, struct xmode *m, const struct sreq *rq, stru
 		}
 		pa = res.oa;
 	}
-	if (!xl_load(s, m, pa, val, what)) {
-		ev_fetch(r, rq, fetch_id, pa);
-		return false;
-	}
+	for (unsigned i = 0; i < n; i++)
+		if (!xl_load(s, m, pa + 8 * i, &vals[i], what[i])) {
+			ev_fetch(r, rq, EVT_F_CD_FETCH, pa + 8 * i);
+			return false;
+		}
 	return true;
 }
 
@@ -460,7 +465,9 @@ static bool cd_get(struct smmu *s, struct xmode *m, const struct sreq *rq, struc
 		unsigned split = fmt == S1FMT_4K_L2 ? 6 : 10;
 		uint64_t l1 = ptr + (uint64_t)(ssid >> split) * CD_L1_SIZE;
 
-		if (!cd_read(s, m, rq, r, l1, &desc, "l1-cd", EVT_F_CD_FETCH))
+		static const char *const l1name[1] = { "l1-cd" };
+
+		if (!cd_read(s, m, rq, r, l1, 1, &desc, l1name))
 			return false;
 		if (!(desc & CD_L1_V)) {
 			ev_init(r, rq, EVT_C_BAD_SUBSTREAMID);
@@ -468,10 +475,10 @@ static bool cd_get(struct smmu *s, struct xmode *m, const struct sreq *rq, struc
 		}
 		a = (desc & CD_L1_L2PTR) + (uint64_t)(ssid & (BIT(split) - 1)) * CD_SIZE;
 	}
-	for (unsigned i = 0; i < 4; i++) {
+	{
 		static const char *const names[4] = { "cd[0]", "cd[1]", "cd[2]", "cd[3]" };
 
-		if (!cd_read(s, m, rq, r, a + 8 * i, &r->c.cd[i], names[i], EVT_F_CD_FETCH))
+		if (!cd_read(s, m, rq, r, a, 4, r->c.cd, names))
 			return false;
 	}
 	r->c.have_cd = true;
@@ -868,8 +875,21 @@ static void resolve(struct smmu *s, struct xmode *m, const struct sreq *rq, stru
 		outcome_bypass(r, rq);
 		return;
 	}
-	if (!ste_get(s, m, rq, r) || !ste_decode(s, rq, r))
+	if (!ste_get(s, m, rq, r))
 		return;
+	if (!ste_decode(s, rq, r)) {
+		/* An invalid STE: translated traffic aborts without an event (facts
+		 * §2.3; a translation request gets CA, finish() records nothing). */
+		if (rq->at == DEV_AT_TRANSLATED) {
+			r->silent = true;
+			r->record = false;
+		}
+		return;
+	}
+	if (rq->at == DEV_AT_TRANSLATED && r->c.config == STE_CFG_ABORT) {
+		outcome_abort(r);               /* Config abort: silent for everyone */
+		return;
+	}
 	/* EATS is IGNORED without IDR0.ATS or with Config 0b1x00 and 0b100 (bypass):
 	 * effectively 0b00 then (facts §2.3). */
 	eats = (unsigned)FIELD_GET(STE1_EATS, r->c.ste[1]);
