@@ -15,6 +15,7 @@
 int cli_walk(int argc, char **argv, FILE *out, FILE *err);
 int cli_demo(int argc, char **argv, FILE *out, FILE *err);
 int cli_vtd_translate(int argc, char **argv, FILE *out, FILE *err);
+int cli_smmu_translate(int argc, char **argv, FILE *out, FILE *err);
 int cli_script(int argc, char **argv, FILE *out, FILE *err);
 
 /* Walks addr (nested if s2) in s and prints the trace and result, as `vsva walk`

@@ -13,6 +13,8 @@ static const struct {
 	{ "demo", cli_demo, "build example tables for every format pair and walk them" },
 	{ "vtd-translate", cli_vtd_translate,
 	  "translate a request through a scalable-mode VT-d table image" },
+	{ "smmu-translate", cli_smmu_translate,
+	  "translate a transaction through an SMMUv3 stream-table image" },
 	{ "script", cli_script, "run a scenario against the models; expect lines make it a test" },
 };
 
