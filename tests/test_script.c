@@ -204,6 +204,9 @@ static void test_malformed(void)
 	run_free(&r);
 	/* Order: the unit before registers and endpoints, endpoints before DMA. */
 	r = script("reg read32 GSTS\n", NULL);
+	expect_err(__LINE__, r, 1, "@:1: no model yet: 'vtd new' or 'smmu new' first");
+	run_free(&r);
+	r = script("gcmd set TE\n", NULL);
 	expect_err(__LINE__, r, 1, "@:1: no VT-d unit yet: 'vtd new' first");
 	run_free(&r);
 	r = script("vtd new\ndma read 00:02.0 0x1000 8\n", NULL);
@@ -438,6 +441,162 @@ static void test_quiet_and_tables(void)
 	run_free(&r);
 }
 
+/* An SMMU with its command queue on (32 slots at 0x30000), translation off. */
+#define SMMU_PROLOGUE                                                                   \
+	"mem add 0x0 0x100000\n"                                                        \
+	"smmu new\n"                                                                    \
+	"reg write64 CMDQ_BASE 0x30005\n"                                               \
+	"cr0 set CMDQEN\n"
+#define SMMU_PROLOGUE_LINES 4
+
+static void test_smmu_language(void)
+{
+	struct run r;
+
+	/* One model per script, and each model's commands name the other. */
+	r = script("vtd new\nsmmu new\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: the script has a unit already (a VT-d unit");
+	run_free(&r);
+	r = script("smmu new\nvtd new\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: the script has a unit already (an SMMU");
+	run_free(&r);
+	r = script("smmu new\ngcmd set TE\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: gcmd is a VT-d command, but this script drives an SMMU");
+	run_free(&r);
+	r = script("smmu new\nqi wait\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: qi is a VT-d command");
+	run_free(&r);
+	r = script("smmu new\nwait prq\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: wait prq is a VT-d command");
+	run_free(&r);
+	r = script("vtd new\ncr0 set SMMUEN\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: cr0 is an SMMU command, but this script drives a VT-d "
+		   "unit");
+	run_free(&r);
+	r = script("vtd new\nwait evtq\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: wait evtq is an SMMU command");
+	run_free(&r);
+	r = script("cmd sync\n", NULL);
+	expect_err(__LINE__, r, 1, "@:1: no SMMU yet: 'smmu new' first");
+	run_free(&r);
+	r = script("smmu new\nreg read32 GSTS\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: unknown SMMU register 'GSTS'");
+	run_free(&r);
+	r = script("smmu new\nexpect events fault 0\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: unknown event 'fault' (gerror eventq priq cmd-sync sev)");
+	run_free(&r);
+	r = script("smmu new\nexpect stat iotlb.hits 0\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: unknown SMMU counter 'iotlb.hits'");
+	run_free(&r);
+	r = script("smmu new tlb_sets=4\n", NULL);
+	expect_err(__LINE__, r, 1, "@:1: unknown unit option 'tlb_sets' (a struct smmu_config");
+	run_free(&r);
+	r = script("smmu new oas=47\n", NULL);
+	expect_err(__LINE__, r, 1, "@:1: smmu new: the SMMU refuses this configuration");
+	run_free(&r);
+	r = script("smmu new sidsize=4\nep new 00:02.0\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: ep new: cannot attach: the StreamID does not fit");
+	run_free(&r);
+	r = script("smmu new\ncr0 set TE\n", NULL);
+	expect_err(__LINE__, r, 1, "@:2: unknown CR0 field 'TE'");
+	run_free(&r);
+
+	/* Named commands: options they take, need, and refuse. */
+	r = script(SMMU_PROLOGUE "cmd tlbi-nh-va vmid=0 asid=1\n", NULL);
+	expect_err(__LINE__, r, 1, "option addr= is required here");
+	run_free(&r);
+	r = script(SMMU_PROLOGUE "cmd cfgi-ste sid=1 range=3\n", NULL);
+	expect_err(__LINE__, r, 1, "cmd cfgi-ste does not take range=");
+	run_free(&r);
+	r = script(SMMU_PROLOGUE "cmd resume sid=1 stag=0 retry abort\n", NULL);
+	expect_err(__LINE__, r, 1, "cmd resume: retry or abort, not both");
+	run_free(&r);
+	r = script(SMMU_PROLOGUE "cmd sync msi=0xa000\n", NULL);
+	expect_err(__LINE__, r, 1, "msi= and data= go together");
+	run_free(&r);
+	r = script(SMMU_PROLOGUE "cmd sync msi=0xa002 data=1\n", NULL);
+	expect_err(__LINE__, r, 1, "msi=0xa002 is not 4-byte aligned");
+	run_free(&r);
+	r = script(SMMU_PROLOGUE "cmd pri-resp sid=1 grpid=0 resp=4\n", NULL);
+	expect_err(__LINE__, r, 1, "resp= 4 is too large");
+	run_free(&r);
+	r = script(SMMU_PROLOGUE "cmd flush\n", NULL);
+	expect_err(__LINE__, r, 1, "unknown command 'flush'");
+	run_free(&r);
+	r = script(SMMU_PROLOGUE "wait evtq timeout=10\n", NULL);
+	expect_err(__LINE__, r, 1, "wait evtq: no entry in the event queue at CONS 0x0 within 10 "
+		   "ms");
+	run_free(&r);
+	/* With CMDQEN off nothing is consumed: a 1-slot queue is full after one. */
+	r = script("mem add 0x0 0x100000\nsmmu new\nreg write64 CMDQ_BASE 0x30000\n"
+		   "cmd sync\nexpect prod 0x1\nexpect cons 0x0\ncmd sync\n", NULL);
+	expect_err(__LINE__, r, 1, "@:7: the command queue is full (PROD 0x1, CONS 0x0)");
+	run_free(&r);
+
+	/* Each form's words (facts §4.2), as the note shows them. */
+	r = script(SMMU_PROLOGUE
+		   "cmd prefetch-config sid=0x10 ssid=3\n"
+		   "cmd cfgi-ste-range sid=0x20 range=4\n"
+		   "cmd cfgi-cd sid=0x10 ssid=2 leaf\n"
+		   "cmd cfgi-cd-all sid=0x10\n"
+		   "cmd tlbi-nh-all vmid=3\n"
+		   "cmd tlbi-nh-vaa vmid=1 addr=0x12345678 num=3 scale=2 tg=1 ttl=3\n"
+		   "cmd tlbi-s2-ipa vmid=2 addr=0x40201000 leaf\n"
+		   "cmd tlbi-s12-vmall vmid=2\n"
+		   "cmd pri-resp sid=0x10 grpid=5 resp=invalid\n"
+		   "cmd resume sid=00:02.0 stag=5 retry\n"
+		   "cmd resume sid=0x10 stag=6 abort\n"
+		   "cmd stall-term sid=0x10\n"
+		   "cmd sync sev\n"
+		   "cmd sync irq\n"
+		   "cmd atc-inv sid=0x10 addr=0x7f1234567000 size=52 global\n"
+		   "expect err none\n"
+		   "expect prod 0xf\n"
+		   "expect events cmd-sync 1\n"
+		   "expect stat commands.0x44 2\n"
+		   "reg read32 CMDQ_CONS\n"
+		   "expect value 0xf\n"
+		   "expect value 0x7 mask=0x7\n", NULL);
+	/* 0x01 | SSV 0x800 | SSID 3 << 12 | SID 0x10 << 32 */
+	expect_out(__LINE__, r, "prefetch-config dw0 0x1000003801 dw1 0x0");
+	expect_out(__LINE__, r, "cfgi-ste-range dw0 0x2000000004 dw1 0x4");
+	/* 0x05 | SSID 2 << 12 (no SSV) | SID; Leaf */
+	expect_out(__LINE__, r, "cfgi-cd dw0 0x1000002005 dw1 0x1");
+	expect_out(__LINE__, r, "cfgi-cd-all dw0 0x1000000006 dw1 0x0");
+	expect_out(__LINE__, r, "tlbi-nh-all dw0 0x300000010 dw1 0x0");
+	/* 0x13 | NUM 3 << 12 | SCALE 2 << 20 | VMID 1 << 32; Addr[63:12] | TG 1 << 10 |
+	 * TTL 3 << 8 */
+	expect_out(__LINE__, r, "tlbi-nh-vaa dw0 0x100203013 dw1 0x12345700");
+	expect_out(__LINE__, r, "tlbi-s2-ipa dw0 0x20000002a dw1 0x40201001");
+	expect_out(__LINE__, r, "tlbi-s12-vmall dw0 0x200000028 dw1 0x0");
+	/* Resp 1 (InvalidRequest) << 12 | PRGIndex 5 */
+	expect_out(__LINE__, r, "pri-resp dw0 0x1000000041 dw1 0x1005");
+	/* Ac (bit 12) retries, Ab (bit 13) aborts */
+	expect_out(__LINE__, r, "resume dw0 0x1000001044 dw1 0x5");
+	expect_out(__LINE__, r, "resume dw0 0x1000002044 dw1 0x6");
+	expect_out(__LINE__, r, "stall-term dw0 0x1000000045 dw1 0x0");
+	expect_out(__LINE__, r, "sync dw0 0x2046 dw1 0x0");    /* CS SIG_SEV */
+	expect_out(__LINE__, r, "sync dw0 0x1046 dw1 0x0");    /* CS SIG_IRQ, no MSI */
+	/* Global (bit 9); Size 52 = everything */
+	expect_out(__LINE__, r, "span: everything; atc-inv dw0 0x1000000240 dw1 0x7f1234567034");
+	run_free(&r);
+
+	/* Registers decoded in the note; expect reg with the SMMU's names. */
+	r = script(SMMU_PROLOGUE
+		   "reg read32 CR0ACK\n"
+		   "expect reg32 CR0 0x8\n"
+		   "reg write32 EVENTQ_CONS 0x80000003\n"
+		   "reg read32 EVENTQ_CONS\n"
+		   "expect reg32 0x100ac 0x80000003\n"
+		   "stats\n", NULL);
+	expect_out(__LINE__, r, "-> value 0x8  # CMDQEN\n");
+	expect_out(__LINE__, r, "-> value 0x80000003  # index 0 wrap 1 OVACKFLG\n");
+	run_free(&r);
+	r = script(SMMU_PROLOGUE "reg read32 CR0\nexpect value 0x0 mask=0x8\n", NULL);
+	expect_err(__LINE__, r, 1, "expect value 0x0 mask=0x8: got 0x8, & 0x8 = 0x8 (line 5)");
+	run_free(&r);
+}
+
 int main(void)
 {
 	test_command_line();
@@ -445,5 +604,6 @@ int main(void)
 	test_expectations();
 	test_queues_and_dma();
 	test_quiet_and_tables();
+	test_smmu_language();
 	return check_exit();
 }

@@ -1,13 +1,14 @@
 /* cli/cmd_script.c — `vsva script FILE [--quiet]`: drives the models from a text
  * scenario as a user (a driver writer, a test author) would: memory, the VT-d
- * unit's registers, endpoints and their DMA, the invalidation and page request
- * queues. `expect` lines make a scenario a test.
+ * unit's or the SMMUv3's registers, endpoints and their DMA, the invalidation,
+ * command, event, page request and PRI queues. `expect` lines make a scenario a
+ * test.
  *
  * Owns: the script language (below), its interpreter and its messages. The
  * interpreter is a thin driver: every command is one or a few calls of the
- * models' public APIs (mem.h, vtd.h, dev.h, pgtable.h), in the order software
- * makes them; it keeps no model state of its own beyond which endpoint is which
- * and what the last command printed.
+ * models' public APIs (mem.h, vtd.h, smmuv3.h, dev.h, pgtable.h), in the order
+ * software makes them; it keeps no model state of its own beyond which endpoint
+ * is which and what the last command printed.
  *
  * ---- the language -----------------------------------------------------------------------
  * One command per line; '#' starts a comment; words are separated by blanks.
@@ -18,6 +19,8 @@
  * whose key/value pairs are what `expect KEY VALUE` checks (a value may be
  * several words: `data`, last on its line, is).
  *
+ * A script drives one model, made by `vtd new` or `smmu new`; the commands of the
+ * other model are errors that say so. Shared by both:
  *   mem add BASE SIZE [r|w|rw]          anonymous zeroed host memory (default rw)
  *   mem write64 ADDR VALUE...           consecutive little-endian 64-bit words
  *   mem write32 ADDR VALUE              one 32-bit word
@@ -30,24 +33,44 @@
  *   pgt root FMT                        -> root: a zeroed root table from the pool
  *   pgt map FMT ROOT IA OA SIZE PROT [page=SIZE]   pgt_map; PROT letters r w x u
  *   pgt unmap FMT ROOT IA SIZE          FMT as `vsva walk --format` spells it
- *   vtd new [NAME=VALUE ...]            the unit; NAME a struct vtd_config field
- *                                       (haw, nfr, iotlb_entries, checker=on, ...);
- *                                       defaults are vtd_config_default()'s
  *   reg read32|read64 REG               -> value (decoded in the note)
- *   reg write32|write64 REG VALUE       REG: a vtd_regs.h name without VTD_ (GSTS,
- *                                       IQT, ...), FRCDn / FRCDn.HI, or an offset
- *   gcmd set|clear BIT                  the documented GCMD procedure: GSTS &
- *                                       0x96ffffff, the bit set or cleared, written
- *                                       to GCMD, GSTS polled -> gsts, done yes|no
+ *   reg write32|write64 REG VALUE       REG: a register name of the model, or an offset
  *   ep new BDF [pasid=BITS] [ats] [atc=N] [atc_ways=N] [pri] [prgs=N] [exec] [priv]
  *                                       an endpoint with those capabilities, attached
+ *                                       (on the SMMU its RID is its StreamID)
  *   ep enable|disable BDF pasid|ats|pri...   the config-space enables
  *   dma read|write BDF IOVA LEN [pasid=N] [priv] [exec] [pri] [pattern=BYTE]
  *       [word=W] [timeout=MS] [async]   dev_dma(); async runs it on its own thread
  *                                       (needed when software must answer a page
  *                                       request meanwhile) until `wait dma BDF`
  *   translate BDF ADDR [pasid=N] [r|w|x] [priv] [at=untranslated|request|translated]
- *                                       one request straight to vtd_translate()
+ *                                       one request straight to vtd_translate() or
+ *                                       smmu_translate() (pasid= is the SubstreamID)
+ *   wait mem32 ADDR VALUE               until a status word (wait descriptor,
+ *                                       CMD_SYNC MSI) is VALUE
+ *   wait dma BDF                        the async DMA's end and result
+ *   (waits take timeout=MS, default 5000; a wait that times out fails the script)
+ *   stats [BDF]                         nonzero counters of the model or an endpoint
+ *   expect reg32|reg64 REG VALUE [mask=M]    the register now
+ *   expect mem32|mem64 ADDR VALUE [mask=M]   memory now
+ *   expect stat NAME VALUE              a counter of the model (names below)
+ *   expect ep-stat BDF NAME VALUE       dev_ep_get_stats: page_requests, atc_hits ...
+ *   expect stale N                      coherence-checker reports so far
+ *   expect events KIND N                interrupts the model sent so far (waits up to
+ *                                       5 s while fewer have arrived: the models send
+ *                                       them after their lock is free)
+ *   expect fault REASON                 the last result's reason
+ *   expect KEY VALUE... | KEY VALUE mask=M   field KEY of the last command's result
+ *
+ * VT-d:
+ *   vtd new [NAME=VALUE ...]            the unit; NAME a struct vtd_config field
+ *                                       (haw, nfr, iotlb_entries, checker=on, ...);
+ *                                       defaults are vtd_config_default()'s
+ *   REG                                 a vtd_regs.h name without VTD_ (GSTS, IQT,
+ *                                       ...), FRCDn / FRCDn.HI, or an offset
+ *   gcmd set|clear BIT                  the documented GCMD procedure: GSTS &
+ *                                       0x96ffffff, the bit set or cleared, written
+ *                                       to GCMD, GSTS polled -> gsts, done yes|no
  *   qi submit QW0 QW1 [QW2 QW3]         a descriptor written at IQT, IQT advanced
  *   qi cc global|domain|device [did=] [sid=] [fm=]          type 0x1
  *   qi iotlb global|domain|page [did=] [addr=] [am=] [ih] [dw] [dr]   0x2
@@ -58,35 +81,75 @@
  *   qi pasid-dev-tlb sid= pasid= addr= [s] [g] [pfsid=] [mip=] 0x8
  *   qi page-response rid= prgi= [pasid=] [rc=success|invalid|failure|N] [lpig]  0x9
  *   wait qi                             until IQH == IQT, or IQE/ITE stopped the queue
- *   wait mem32 ADDR VALUE               until a wait descriptor's status word is VALUE
  *   wait prq                            until a page request is at PQH; decodes it
- *   wait dma BDF                        the async DMA's end and result
- *   (waits take timeout=MS, default 5000; a wait that times out fails the script)
- *   stats [BDF]                         nonzero counters of the unit or an endpoint
- *   expect reg32|reg64 REG VALUE [mask=M]    the register now
- *   expect mem32|mem64 ADDR VALUE [mask=M]   memory now
- *   expect stat NAME VALUE              vtd_get_stats: iotlb.hits, walks, walk_refs,
+ *   stat NAME                           vtd_get_stats: iotlb.hits, walks, walk_refs,
  *                                       faults.0x79, descriptors.0x6, stale_hits ...
- *   expect ep-stat BDF NAME VALUE       dev_ep_get_stats: page_requests, atc_hits ...
- *   expect stale N                      coherence-checker reports so far
- *   expect events fault|inv-wait|page-request N   interrupts the unit sent so far
- *                                       (waits up to 5 s while fewer have arrived:
- *                                       the unit sends them after its lock is free)
- *   expect fault REASON                 the last result's reason
- *   expect KEY VALUE...                 field KEY of the last command's result
+ *   events KIND                         fault, inv-wait, page-request
+ *
+ * SMMUv3 (docs/facts/smmuv3-structures.md; § numbers are its sections):
+ *   smmu new [NAME=VALUE ...]           NAME a struct smmu_config field (oas,
+ *                                       sidsize, ats, pri, tlb_entries, checker=on,
+ *                                       ...); defaults are smmu_config_default()'s
+ *   REG                                 a smmuv3_regs.h name without SMMU_ (CR0,
+ *                                       CR0ACK, GERROR, STRTAB_BASE, CMDQ_PROD, the
+ *                                       page-1 EVENTQ_PROD/CONS and PRIQ_PROD/CONS,
+ *                                       IDR0..5 ...), or an offset below 0x20000
+ *   cr0 set|clear SMMUEN|PRIQEN|EVENTQEN|CMDQEN|ATSCHK   the update protocol (§1.6):
+ *                                       CR0 read, the field set or cleared, written,
+ *                                       CR0ACK polled -> cr0 cr0ack done yes|no
+ *   cmd submit DW0 DW1                  a 16-byte command written at CMDQ_PROD's
+ *                                       index, PROD advanced (wrap flag included)
+ *   cmd NAME [OPTION=VALUE] [FLAG]      the words built from fields (§4.2); sid= is
+ *                                       a number or a BDF:
+ *     prefetch-config sid= [ssid=]                       0x01
+ *     cfgi-ste sid= [leaf]                               0x03
+ *     cfgi-ste-range sid= range=  | cfgi-all (Range 31)  0x04
+ *     cfgi-cd sid= ssid= [leaf]   | cfgi-cd-all sid=     0x05, 0x06
+ *     tlbi-nh-all vmid=           | tlbi-nh-asid vmid= asid=   0x10, 0x11
+ *     tlbi-nh-va vmid= asid= addr= [leaf] [num= scale= tg= ttl=]   0x12
+ *     tlbi-nh-vaa vmid= addr= [leaf] [num= scale= tg= ttl=]        0x13
+ *     tlbi-s12-vmall vmid=                               0x28
+ *     tlbi-s2-ipa vmid= addr= [leaf] [num= scale= tg= ttl=]        0x2a
+ *     tlbi-nsnh-all                                      0x30
+ *     atc-inv sid= [ssid=] addr= size= [global]          0x40 (size= is the Size
+ *                                                        field: 4 KiB << Size; 52 all)
+ *     pri-resp sid= [ssid=] grpid= resp=failure|invalid|success|N   0x41
+ *     resume sid= stag= [retry|abort]  (neither: terminate RAZ/WI)  0x44
+ *     stall-term sid=                                    0x45
+ *     sync [msi=ADDR data=N | irq | sev]                 0x46 (msi=: CS SIG_IRQ with
+ *                                                        Linux's MSH ISH, MSIAttr 0xf)
+ *   wait cmdq                           until CMDQ_CONS reaches PROD, or GERROR.CMDQ_ERR
+ *                                       stopped the queue
+ *   wait evtq                           until EVENTQ_PROD != CONS; decodes the record
+ *                                       at CONS (not consumed: write EVENTQ_CONS)
+ *   wait priq                           the same for the PRI queue
+ *   stat NAME                           smmu_get_stats: cfg.hits, tlb.misses,
+ *                                       s1wc.hits, s2wc.fills, walks, walk_refs,
+ *                                       events.0x10, events_written, events_lost,
+ *                                       commands.0x12, page_requests, stalls,
+ *                                       stale_hits ...
+ *   events KIND                         gerror, eventq, priq, cmd-sync, sev
  *
  * Results (the keys expect checks):
- *   translate    result ok|fault|no-access|ur; ok: pa size perm [priv yes];
- *                else reason (the VT-d fault reason, named in the note)
- *   dma          result ok|fault|pri-failed|pri-timeout|mem-error|refused; at answer
- *                reason (when it failed); bytes translations page_requests atc_hits;
- *                data (reads: up to 4 little-endian 64-bit words)
+ *   translate    result ok|fault|no-access|ur|stalled|raz-wi; ok: pa size perm
+ *                [priv yes]; else reason (the VT-d fault reason or the SMMU event
+ *                ID, named in the note) [stag: stalled]
+ *   dma          result ok|fault|pri-failed|pri-timeout|mem-error|stall-timeout|
+ *                refused; at answer reason (when it failed); bytes translations
+ *                page_requests atc_hits; data (reads: up to 4 little-endian words)
  *   qi ...       type slot iqh iqt [iqe 1 iqei N when the queue stopped]
  *   wait prq     rid pasid addr r w lpig prgi priv exe pqh pqt
  *   wait qi      iqh iqt fsts       reg read, mem read, wait mem32: value
+ *   smmu new     idr0 idr1 idr3 idr5 aidr
+ *   cmd ...      op slot prod cons err (none, or the CONS.ERR name ILL ABT
+ *                ATC_INV_SYNC while GERROR.CMDQ_ERR is active); wait cmdq: prod cons err
+ *   wait evtq    slot prod cons event (name) id sid ssv ssid stall stag pnu ind rnw s2
+ *                class (CD TT IN) ttrnw input_addr ipa fetch_addr dw0 dw1 dw2 dw3
+ *   wait priq    slot prod cons sid ssv ssid grpid last r w x priv addr dw0 dw1
  * A coherence-checker report during a command adds stale.cache, stale.cached and
- * stale.fresh (cached and fresh values as struct vtd_stale gives them; the missing
- * invalidation is in the note). Values compare as numbers where both sides are.
+ * stale.fresh (cached and fresh values as struct vtd_stale or smmu_stale gives
+ * them; the missing invalidation is in the note). Values compare as numbers where
+ * both sides are.
  *
  * Exit status: 0 when every line ran and every expectation held; 1 at the first
  * malformed line, failed command or unmet expectation (FILE:LINE: what, on err),
@@ -106,6 +169,10 @@
 #include <time.h>
 
 #include "dev/dev.h"
+#include "hw/smmuv3/smmuv3.h"
+#include "hw/smmuv3/smmuv3_regs.h"
+/* For smmu_event_name() only, to name event IDs. */
+#include "hw/smmuv3/smmuv3_internal.h"
 #include "hw/vtd/vtd.h"
 #include "hw/vtd/vtd_regs.h"
 /* For vtd_fault_name() and vtd_fault_text() only, to explain fault reasons. */
@@ -117,7 +184,7 @@
 #define MAX_EPS        32
 #define DATA_WORDS     4               /* words of DMA read data printed */
 #define MAX_DMA_LEN    (16u << 20)
-#define GCMD_POLLS     1000
+#define ACK_POLLS      1000            /* reads of GSTS or CR0ACK before giving up */
 #define DEF_TIMEOUT_MS 5000
 #define GSTS_KEEP      0x96ffffffu     /* GSTS bits a GCMD write may repeat */
 
@@ -160,7 +227,8 @@ struct script {
 	bool quiet;
 	unsigned line;
 	struct mem_space *mem;
-	struct vtd *vtd;
+	struct vtd *vtd;                /* the model: one of these two */
+	struct smmu *smmu;
 	struct mem_frames *pool;
 	struct sep eps[MAX_EPS];
 	unsigned neps;
@@ -171,7 +239,7 @@ struct script {
 	unsigned nstale;
 	char stale_cache[16], stale_missing[160];
 	uint64_t stale_cached, stale_fresh;
-	unsigned events[3];
+	unsigned events[5];             /* by enum vtd_event, or by enum smmu_irq */
 };
 
 /* ---- messages and results --------------------------------------------------------------- */
@@ -410,11 +478,46 @@ static int positionals(struct script *s, const struct args *a, unsigned n, const
 	return OK;
 }
 
-static int need_unit(struct script *s)
+/* Commands that drive either model. */
+static int need_model(struct script *s)
 {
+	if (!s->vtd && !s->smmu)
+		return bad(s, "no model yet: 'vtd new' or 'smmu new' first");
+	return OK;
+}
+
+/* Commands of one model name it when the script drives the other. */
+static int need_vtd(struct script *s, const char *what)
+{
+	if (s->smmu)
+		return bad(s, "%s is a VT-d command, but this script drives an SMMU ('smmu new')",
+			   what);
 	if (!s->vtd)
 		return bad(s, "no VT-d unit yet: 'vtd new' first");
 	return OK;
+}
+
+static int need_smmu(struct script *s, const char *what)
+{
+	if (s->vtd)
+		return bad(s, "%s is an SMMU command, but this script drives a VT-d unit "
+			   "('vtd new')", what);
+	if (!s->smmu)
+		return bad(s, "no SMMU yet: 'smmu new' first");
+	return OK;
+}
+
+static uint64_t model_read(struct script *s, uint32_t off, unsigned size)
+{
+	return s->smmu ? smmu_read(s->smmu, off, size) : vtd_read(s->vtd, off, size);
+}
+
+static void model_write(struct script *s, uint32_t off, unsigned size, uint64_t val)
+{
+	if (s->smmu)
+		smmu_write(s->smmu, off, size, val);
+	else
+		vtd_write(s->vtd, off, size, val);
 }
 
 /* ---- time ------------------------------------------------------------------------------- */
@@ -498,8 +601,53 @@ static bool parse_reg(const char *t, uint32_t *off)
 	return false;
 }
 
+#define SMMU_REG(n) { #n, SMMU_##n }
+static const struct {
+	const char *name;
+	uint32_t off;
+} smmu_reg_names[] = {
+	SMMU_REG(IDR0), SMMU_REG(IDR1), SMMU_REG(IDR2), SMMU_REG(IDR3), SMMU_REG(IDR4),
+	SMMU_REG(IDR5), SMMU_REG(IIDR), SMMU_REG(AIDR), SMMU_REG(CR0), SMMU_REG(CR0ACK),
+	SMMU_REG(CR1), SMMU_REG(CR2), SMMU_REG(STATUSR), SMMU_REG(GBPA), SMMU_REG(AGBPA),
+	SMMU_REG(IRQ_CTRL), SMMU_REG(IRQ_CTRLACK), SMMU_REG(GERROR), SMMU_REG(GERRORN),
+	SMMU_REG(GERROR_IRQ_CFG0), SMMU_REG(GERROR_IRQ_CFG1), SMMU_REG(GERROR_IRQ_CFG2),
+	SMMU_REG(STRTAB_BASE), SMMU_REG(STRTAB_BASE_CFG), SMMU_REG(CMDQ_BASE),
+	SMMU_REG(CMDQ_PROD), SMMU_REG(CMDQ_CONS), SMMU_REG(EVENTQ_BASE),
+	SMMU_REG(EVENTQ_IRQ_CFG0), SMMU_REG(EVENTQ_IRQ_CFG1), SMMU_REG(EVENTQ_IRQ_CFG2),
+	SMMU_REG(PRIQ_BASE), SMMU_REG(PRIQ_IRQ_CFG0), SMMU_REG(PRIQ_IRQ_CFG1),
+	SMMU_REG(PRIQ_IRQ_CFG2), SMMU_REG(EVENTQ_PROD), SMMU_REG(EVENTQ_CONS),
+	SMMU_REG(PRIQ_PROD), SMMU_REG(PRIQ_CONS),
+};
+
+/* A name from smmuv3_regs.h (case-insensitive, without SMMU_; the event and PRI
+ * queue pointers are page 1's), or an offset in the two pages. */
+static bool parse_smmu_reg(const char *t, uint32_t *off)
+{
+	uint64_t n;
+
+	for (size_t i = 0; i < sizeof(smmu_reg_names) / sizeof(smmu_reg_names[0]); i++) {
+		if (!strcasecmp(t, smmu_reg_names[i].name)) {
+			*off = smmu_reg_names[i].off;
+			return true;
+		}
+	}
+	if (parse_num(t, &n) && n < SMMU_REG_SIZE) {
+		*off = (uint32_t)n;
+		return true;
+	}
+	return false;
+}
+
+/* The register names of the script's model. */
 static int reg(struct script *s, const char *t, uint32_t *off)
 {
+	if (s->smmu) {
+		if (!parse_smmu_reg(t, off))
+			return bad(s, "unknown SMMU register '%s' (a smmuv3_regs.h name "
+				   "without SMMU_ such as CR0 or CMDQ_PROD, or an offset below "
+				   "0x20000)", t);
+		return OK;
+	}
 	if (!parse_reg(t, off))
 		return bad(s, "unknown register '%s' (a vtd_regs.h name such as GSTS or IQT, "
 			   "FRCDn or FRCDn.HI, or an offset below 0x1000)", t);
@@ -569,6 +717,139 @@ static void describe_reg(uint32_t off, unsigned size, uint64_t val, char *buf, s
 	}
 }
 
+/* ---- SMMU queues and registers ------------------------------------------------------------ */
+
+enum { Q_CMD, Q_EVT, Q_PRI };
+
+/* A queue as its driver sees it (facts §1.12): 2^LOG2SIZE entries (capped at the
+ * IDR1 maximum), pointers with the index in the low LOG2SIZE bits and the wrap
+ * flag above it, entries from the base aligned to MAX(queue bytes, 32). */
+struct squeue {
+	const char *name;
+	uint64_t addr;
+	unsigned log2, esize;
+	uint32_t wrap, mask;            /* mask: index and wrap flag */
+	uint32_t prod_off, cons_off;
+};
+
+static void smmu_queue(struct script *s, int which, struct squeue *q)
+{
+	static const struct {
+		const char *name;
+		uint32_t base, prod, cons;
+		uint64_t idr1;
+		unsigned esize;
+	} qs[3] = {
+		{ "command", SMMU_CMDQ_BASE, SMMU_CMDQ_PROD, SMMU_CMDQ_CONS, IDR1_CMDQS, CMD_SIZE },
+		{ "event", SMMU_EVENTQ_BASE, SMMU_EVENTQ_PROD, SMMU_EVENTQ_CONS, IDR1_EVENTQS,
+		  EVT_SIZE },
+		{ "PRI", SMMU_PRIQ_BASE, SMMU_PRIQ_PROD, SMMU_PRIQ_CONS, IDR1_PRIQS, PRI_SIZE },
+	};
+	uint64_t base = smmu_read(s->smmu, qs[which].base, 8), bytes;
+	unsigned max = (unsigned)FIELD_GET(qs[which].idr1, smmu_read(s->smmu, SMMU_IDR1, 4));
+
+	q->name = qs[which].name;
+	q->log2 = (unsigned)FIELD_GET(Q_BASE_LOG2SIZE, base);
+	if (q->log2 > max)
+		q->log2 = max;
+	q->esize = qs[which].esize;
+	q->wrap = (uint32_t)1 << q->log2;
+	q->mask = (q->wrap << 1) - 1;
+	bytes = (uint64_t)q->esize << q->log2;
+	q->addr = base & Q_BASE_ADDR & ~((bytes > 32 ? bytes : 32) - 1);
+	q->prod_off = qs[which].prod;
+	q->cons_off = qs[which].cons;
+}
+
+static uint64_t q_slot(const struct squeue *q, uint32_t ptr)
+{
+	return q->addr + (uint64_t)(ptr & (q->wrap - 1)) * q->esize;
+}
+
+static const char *cmdq_err_name(unsigned err)
+{
+	static const char *const names[4] = { "NONE", "ILL", "ABT", "ATC_INV_SYNC" };
+
+	return err < 4 ? names[err] : "reserved";
+}
+
+static bool cmdq_stopped(struct script *s)
+{
+	return (smmu_read(s->smmu, SMMU_GERROR, 4) ^ smmu_read(s->smmu, SMMU_GERRORN, 4)) &
+	       GERROR_CMDQ_ERR;
+}
+
+static void smmu_describe(struct script *s, uint32_t off, unsigned size, uint64_t val, char *buf,
+			  size_t len)
+{
+	static const char *const cr0[64] = {
+		[0] = "SMMUEN", [1] = "PRIQEN", [2] = "EVENTQEN", [3] = "CMDQEN", [4] = "ATSCHK",
+	};
+	static const char *const gerror[64] = {
+		[0] = "CMDQ_ERR", [2] = "EVENTQ_ABT_ERR", [3] = "PRIQ_ABT_ERR",
+		[4] = "MSI_CMDQ_ABT_ERR", [5] = "MSI_EVENTQ_ABT_ERR", [6] = "MSI_PRIQ_ABT_ERR",
+		[7] = "MSI_GERROR_ABT_ERR", [8] = "SFM_ERR",
+	};
+	static const char *const irq[64] = {
+		[0] = "GERROR_IRQEN", [1] = "PRIQ_IRQEN", [2] = "EVENTQ_IRQEN",
+	};
+	static const char *const cr2[64] = { [0] = "E2H", [1] = "RECINVSID", [2] = "PTM" };
+	int which = -1;
+
+	buf[0] = 0;
+	if (size != 4)
+		return;
+	switch (off) {
+	case SMMU_CR0:
+	case SMMU_CR0ACK:
+		bit_names(buf, len, val, cr0);
+		return;
+	case SMMU_CR2:
+		bit_names(buf, len, val, cr2);
+		return;
+	case SMMU_GERROR:
+	case SMMU_GERRORN:
+		bit_names(buf, len, val, gerror);
+		return;
+	case SMMU_IRQ_CTRL:
+	case SMMU_IRQ_CTRLACK:
+		bit_names(buf, len, val, irq);
+		return;
+	case SMMU_GBPA:
+		if (val & GBPA_ABORT)
+			snprintf(buf, len, "ABORT");
+		return;
+	case SMMU_CMDQ_PROD:
+	case SMMU_CMDQ_CONS:
+		which = Q_CMD;
+		break;
+	case SMMU_EVENTQ_PROD:
+	case SMMU_EVENTQ_CONS:
+		which = Q_EVT;
+		break;
+	case SMMU_PRIQ_PROD:
+	case SMMU_PRIQ_CONS:
+		which = Q_PRI;
+		break;
+	default:
+		return;
+	}
+	{
+		struct squeue q;
+
+		smmu_queue(s, which, &q);
+		snprintf(buf, len, "index %u wrap %u", (unsigned)(val & (q.wrap - 1)),
+			 !!(val & q.wrap));
+		if (which == Q_CMD && off == SMMU_CMDQ_CONS && FIELD_GET(CMDQ_CONS_ERR, val))
+			snprintf(buf + strlen(buf), len - strlen(buf), " ERR %u (CERROR_%s)",
+				 (unsigned)FIELD_GET(CMDQ_CONS_ERR, val),
+				 cmdq_err_name((unsigned)FIELD_GET(CMDQ_CONS_ERR, val)));
+		if (which != Q_CMD && (val & Q_OVF))
+			snprintf(buf + strlen(buf), len - strlen(buf), " %s",
+				 off == q.prod_off ? "OVFLG" : "OVACKFLG");
+	}
+}
+
 static int cmd_reg(struct script *s, int argc, char **argv)
 {
 	const char *usage = "reg read32|read64 REG | reg write32|write64 REG VALUE";
@@ -578,7 +859,7 @@ static int cmd_reg(struct script *s, int argc, char **argv)
 	bool write;
 	char desc[200];
 
-	if (need_unit(s))
+	if (need_model(s))
 		return FAIL;
 	if (argc < 3)
 		return bad(s, "too few words: %s", usage);
@@ -599,12 +880,15 @@ static int cmd_reg(struct script *s, int argc, char **argv)
 	if (write) {
 		if (num_max(s, argv[3], "value", size == 4 ? UINT32_MAX : UINT64_MAX, &val))
 			return FAIL;
-		vtd_write(s->vtd, off, size, val);
+		model_write(s, off, size, val);
 		return OK;
 	}
-	val = vtd_read(s->vtd, off, size);
+	val = model_read(s, off, size);
 	put(s, "value", "0x%" PRIx64, val);
-	describe_reg(off, size, val, desc, sizeof(desc));
+	if (s->smmu)
+		smmu_describe(s, off, size, val, desc, sizeof(desc));
+	else
+		describe_reg(off, size, val, desc, sizeof(desc));
 	if (desc[0])
 		note(s, "%s", desc);
 	return OK;
@@ -642,7 +926,7 @@ static int cmd_gcmd(struct script *s, int argc, char **argv)
 	unsigned polls;
 	char desc[200];
 
-	if (need_unit(s))
+	if (need_vtd(s, "gcmd"))
 		return FAIL;
 	if (argc != 3)
 		return bad(s, "%s: gcmd set|clear TE|SRTP|SFL|EAFL|WBF|QIE|IRE|SIRTP|CFI",
@@ -665,17 +949,77 @@ static int cmd_gcmd(struct script *s, int argc, char **argv)
 	gsts = (uint32_t)vtd_read(s->vtd, VTD_GSTS, 4) & GSTS_KEEP;
 	vtd_write(s->vtd, VTD_GCMD, 4, set ? gsts | gcmd_bits[i].cmd : gsts & ~gcmd_bits[i].cmd);
 	want = (set && !gcmd_bits[i].status_clears) ? gcmd_bits[i].status : 0;
-	for (polls = 0; polls < GCMD_POLLS; polls++) {
+	for (polls = 0; polls < ACK_POLLS; polls++) {
 		gsts = (uint32_t)vtd_read(s->vtd, VTD_GSTS, 4);
 		if ((gsts & gcmd_bits[i].status) == want)
 			break;
 	}
 	put(s, "gsts", "0x%08x", gsts);
-	put(s, "done", "%s", polls < GCMD_POLLS ? "yes" : "no");
+	put(s, "done", "%s", polls < ACK_POLLS ? "yes" : "no");
 	describe_reg(VTD_GSTS, 4, gsts, desc, sizeof(desc));
 	note(s, "%s", desc[0] ? desc : "no status bit set");
-	if (polls == GCMD_POLLS)
-		note(s, "GSTS did not show the command after %u reads", GCMD_POLLS);
+	if (polls == ACK_POLLS)
+		note(s, "GSTS did not show the command after %u reads", ACK_POLLS);
+	return OK;
+}
+
+/* ---- CR0 -------------------------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} cr0_bits[] = {
+	{ "SMMUEN", CR0_SMMUEN }, { "PRIQEN", CR0_PRIQEN }, { "EVENTQEN", CR0_EVENTQEN },
+	{ "CMDQEN", CR0_CMDQEN }, { "ATSCHK", CR0_ATSCHK },
+};
+
+/*
+ * The update protocol of facts §1.6: CR0 reads back what was written, so read it,
+ * set or clear the one field, write it, and poll CR0ACK until the field shows
+ * the new value (the update, and its side effects, are then complete).
+ */
+static int cmd_cr0(struct script *s, int argc, char **argv)
+{
+	uint32_t cr0, ack = 0, want;
+	unsigned polls;
+	size_t i;
+	bool set;
+	char desc[200];
+
+	if (need_smmu(s, "cr0"))
+		return FAIL;
+	if (argc != 3)
+		return bad(s, "%s: cr0 set|clear SMMUEN|PRIQEN|EVENTQEN|CMDQEN|ATSCHK",
+			   argc < 3 ? "too few words" : "too many words");
+	if (!strcmp(argv[1], "set"))
+		set = true;
+	else if (!strcmp(argv[1], "clear"))
+		set = false;
+	else
+		return bad(s, "cr0 takes set or clear, not '%s'", argv[1]);
+	for (i = 0; i < sizeof(cr0_bits) / sizeof(cr0_bits[0]); i++)
+		if (!strcasecmp(argv[2], cr0_bits[i].name))
+			break;
+	if (i == sizeof(cr0_bits) / sizeof(cr0_bits[0]))
+		return bad(s, "unknown CR0 field '%s' (SMMUEN PRIQEN EVENTQEN CMDQEN ATSCHK)",
+			   argv[2]);
+	cr0 = (uint32_t)smmu_read(s->smmu, SMMU_CR0, 4);
+	cr0 = set ? cr0 | cr0_bits[i].bit : cr0 & ~cr0_bits[i].bit;
+	smmu_write(s->smmu, SMMU_CR0, 4, cr0);
+	want = set ? cr0_bits[i].bit : 0;
+	for (polls = 0; polls < ACK_POLLS; polls++) {
+		ack = (uint32_t)smmu_read(s->smmu, SMMU_CR0ACK, 4);
+		if ((ack & cr0_bits[i].bit) == want)
+			break;
+	}
+	put(s, "cr0", "0x%x", (unsigned)smmu_read(s->smmu, SMMU_CR0, 4));
+	put(s, "cr0ack", "0x%x", ack);
+	put(s, "done", "%s", polls < ACK_POLLS ? "yes" : "no");
+	smmu_describe(s, SMMU_CR0ACK, 4, ack, desc, sizeof(desc));
+	note(s, "CR0ACK: %s", desc[0] ? desc : "nothing enabled");
+	if (polls == ACK_POLLS)
+		note(s, "CR0ACK did not show the field after %u reads (the SMMU does not "
+		     "implement it?)", ACK_POLLS);
 	return OK;
 }
 
@@ -965,6 +1309,29 @@ static void on_event(void *ctx, enum vtd_event ev)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static void on_smmu_irq(void *ctx, enum smmu_irq irq)
+{
+	struct script *s = ctx;
+
+	pthread_mutex_lock(&s->lock);
+	if ((unsigned)irq < 5)
+		s->events[irq]++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void on_smmu_stale(void *ctx, const struct smmu_stale *st)
+{
+	struct script *s = ctx;
+
+	pthread_mutex_lock(&s->lock);
+	s->nstale++;
+	snprintf(s->stale_cache, sizeof(s->stale_cache), "%s", st->cache);
+	snprintf(s->stale_missing, sizeof(s->stale_missing), "%s", st->missing);
+	s->stale_cached = st->cached;
+	s->stale_fresh = st->fresh;
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void on_stale(void *ctx, const struct vtd_stale *st)
 {
 	struct script *s = ctx;
@@ -986,7 +1353,7 @@ struct cfg_opt {
 
 #define CFG_U(n) { #n, offsetof(struct vtd_config, n), false }
 #define CFG_B(n) { #n, offsetof(struct vtd_config, n), true }
-static const struct cfg_opt cfg_opts[] = {
+static const struct cfg_opt vtd_opts[] = {
 	CFG_U(haw), CFG_U(sagaw), CFG_B(fl1gp), CFG_B(fl5lp), CFG_B(sllps_2m),
 	CFG_B(sllps_1g), CFG_B(flts), CFG_B(slts), CFG_B(nest), CFG_B(pt), CFG_U(pasid_bits),
 	CFG_B(prs), CFG_B(dt), CFG_B(sc), CFG_B(srs), CFG_B(ers), CFG_B(eafs), CFG_B(slads),
@@ -995,8 +1362,26 @@ static const struct cfg_opt cfg_opts[] = {
 	CFG_U(pc_ways), CFG_U(iotlb_entries), CFG_U(iotlb_ways), CFG_U(fspsc_entries),
 	CFG_U(sspsc_entries), CFG_U(psc_ways), CFG_B(checker),
 };
+#undef CFG_U
+#undef CFG_B
 
-static int cfg_set(struct script *s, struct vtd_config *c, char *word)
+#define CFG_U(n) { #n, offsetof(struct smmu_config, n), false }
+#define CFG_B(n) { #n, offsetof(struct smmu_config, n), true }
+static const struct cfg_opt smmu_opts[] = {
+	CFG_B(s1p), CFG_B(s2p), CFG_U(ttf), CFG_B(ats), CFG_B(pri), CFG_U(httu), CFG_B(vmid16),
+	CFG_B(asid16), CFG_B(cd2l), CFG_U(st_level), CFG_U(stall_model), CFG_B(term_model),
+	CFG_B(sev), CFG_B(msi), CFG_U(sidsize), CFG_U(ssidsize), CFG_U(cmdqs), CFG_U(eventqs),
+	CFG_U(priqs), CFG_B(ril), CFG_U(oas), CFG_B(gran4k), CFG_B(gran16k), CFG_B(gran64k),
+	CFG_U(stall_max), CFG_U(cfg_entries), CFG_U(cfg_ways), CFG_U(tlb_entries),
+	CFG_U(tlb_ways), CFG_U(s1wc_entries), CFG_U(s2wc_entries), CFG_U(wc_ways),
+	CFG_B(checker),
+};
+#undef CFG_U
+#undef CFG_B
+
+/* One NAME=VALUE (or a bare flag NAME: on) into the config c of a model. */
+static int cfg_set(struct script *s, void *c, const struct cfg_opt *opts, size_t nopts,
+		   const char *hint, char *word)
 {
 	char *eq = strchr(word, '=');
 	const char *val = eq ? eq + 1 : "on";
@@ -1005,12 +1390,11 @@ static int cfg_set(struct script *s, struct vtd_config *c, char *word)
 
 	if (eq)
 		*eq = 0;
-	for (size_t i = 0; i < sizeof(cfg_opts) / sizeof(cfg_opts[0]); i++)
-		if (!strcmp(cfg_opts[i].name, word))
-			o = &cfg_opts[i];
+	for (size_t i = 0; i < nopts; i++)
+		if (!strcmp(opts[i].name, word))
+			o = &opts[i];
 	if (!o)
-		return bad(s, "unknown unit option '%s' (a struct vtd_config field: haw, nfr, "
-			   "iotlb_entries, checker, ...)", word);
+		return bad(s, "unknown unit option '%s' (%s)", word, hint);
 	if (o->flag) {
 		bool on;
 
@@ -1031,17 +1415,27 @@ static int cfg_set(struct script *s, struct vtd_config *c, char *word)
 	return OK;
 }
 
+static int one_model(struct script *s)
+{
+	if (s->vtd || s->smmu)
+		return bad(s, "the script has a unit already (%s; a script drives one model)",
+			   s->vtd ? "a VT-d unit" : "an SMMU");
+	return OK;
+}
+
 static int cmd_vtd(struct script *s, int argc, char **argv)
 {
 	struct vtd_config c;
 
 	if (argc < 2 || strcmp(argv[1], "new"))
 		return bad(s, "usage: vtd new [OPTION=VALUE ...]");
-	if (s->vtd)
-		return bad(s, "the script has a unit already (one per script)");
+	if (one_model(s))
+		return FAIL;
 	vtd_config_default(&c);
 	for (int i = 2; i < argc; i++)
-		if (cfg_set(s, &c, argv[i]))
+		if (cfg_set(s, &c, vtd_opts, sizeof(vtd_opts) / sizeof(vtd_opts[0]),
+			    "a struct vtd_config field: haw, nfr, iotlb_entries, checker, ...",
+			    argv[i]))
 			return FAIL;
 	s->vtd = vtd_new(&c, s->mem);
 	if (!s->vtd)
@@ -1052,6 +1446,40 @@ static int cmd_vtd(struct script *s, int argc, char **argv)
 	put(s, "ver", "0x%" PRIx64, vtd_read(s->vtd, VTD_VER, 4));
 	put(s, "cap", "0x%016" PRIx64, vtd_read(s->vtd, VTD_CAP, 8));
 	put(s, "ecap", "0x%016" PRIx64, vtd_read(s->vtd, VTD_ECAP, 8));
+	if (c.checker)
+		note(s, "coherence checker on");
+	return OK;
+}
+
+static int cmd_smmu(struct script *s, int argc, char **argv)
+{
+	struct smmu_config c;
+
+	if (argc < 2 || strcmp(argv[1], "new"))
+		return bad(s, "usage: smmu new [OPTION=VALUE ...]");
+	if (one_model(s))
+		return FAIL;
+	smmu_config_default(&c);
+	for (int i = 2; i < argc; i++)
+		if (cfg_set(s, &c, smmu_opts, sizeof(smmu_opts) / sizeof(smmu_opts[0]),
+			    "a struct smmu_config field: oas, sidsize, ats, pri, tlb_entries, "
+			    "checker, ...", argv[i]))
+			return FAIL;
+	s->smmu = smmu_new(&c, s->mem);
+	if (!s->smmu)
+		return bad(s, "smmu new: %s", errno == EINVAL ?
+			   "the SMMU refuses this configuration (smmuv3.c config_ok)" :
+			   strerror(errno));
+	smmu_set_irq_cb(s->smmu, on_smmu_irq, s);
+	smmu_set_stale_cb(s->smmu, on_smmu_stale, s);
+	put(s, "idr0", "0x%08" PRIx64, smmu_read(s->smmu, SMMU_IDR0, 4));
+	put(s, "idr1", "0x%08" PRIx64, smmu_read(s->smmu, SMMU_IDR1, 4));
+	put(s, "idr3", "0x%08" PRIx64, smmu_read(s->smmu, SMMU_IDR3, 4));
+	put(s, "idr5", "0x%08" PRIx64, smmu_read(s->smmu, SMMU_IDR5, 4));
+	put(s, "aidr", "0x%" PRIx64, smmu_read(s->smmu, SMMU_AIDR, 4));
+	note(s, "SMMUv3.%u, OAS %u bits, SIDSIZE %u, SSIDSIZE %u",
+	     (unsigned)FIELD_GET(AIDR_MINOR, smmu_read(s->smmu, SMMU_AIDR, 4)), c.oas, c.sidsize,
+	     c.ssidsize);
 	if (c.checker)
 		note(s, "coherence checker on");
 	return OK;
@@ -1086,7 +1514,7 @@ static int cmd_ep(struct script *s, int argc, char **argv)
 	const char *op = argc > 1 ? argv[1] : "";
 	struct sep *e;
 
-	if (need_unit(s))
+	if (need_model(s))
 		return FAIL;
 	if (!strcmp(op, "new")) {
 		struct dev_ep_config c = { 0 };
@@ -1122,13 +1550,17 @@ static int cmd_ep(struct script *s, int argc, char **argv)
 			return bad(s, "ep new: %s", errno == EINVAL ?
 				   "the endpoint refuses this configuration (dev.h)" :
 				   strerror(errno));
-		err = vtd_attach(s->vtd, e->ep);
+		/* On the SMMU the RID is the endpoint's StreamID. */
+		err = s->smmu ? smmu_attach(s->smmu, e->ep) : vtd_attach(s->vtd, e->ep);
 		if (err) {
 			dev_ep_free(e->ep);
-			return bad(s, "ep new: cannot attach: %s", strerror(-err));
+			return bad(s, "ep new: cannot attach: %s", s->smmu && err == -EINVAL ?
+				   "the StreamID does not fit IDR1.SIDSIZE" : strerror(-err));
 		}
 		s->neps++;
 		put(s, "rid", "0x%04x", c.rid);
+		if (s->smmu)
+			put(s, "sid", "0x%x", c.rid);
 		return OK;
 	}
 	if (!strcmp(op, "enable") || !strcmp(op, "disable")) {
@@ -1187,10 +1619,39 @@ static const char *xlate_status_name(enum dev_xlate_status st)
 	return "?";
 }
 
+/* What the SMMU's event IDs mean (facts §5.2), for notes. */
+static const char *smmu_event_text(uint8_t id)
+{
+	switch (id) {
+	case 0x00: return "terminated without an event (STE Config abort, GBPA.ABORT)";
+	case EVT_F_UUT: return "unsupported upstream transaction";
+	case EVT_C_BAD_STREAMID: return "StreamID beyond the stream table";
+	case EVT_F_STE_FETCH: return "external abort fetching the STE";
+	case EVT_C_BAD_STE: return "STE invalid or ILLEGAL";
+	case EVT_F_BAD_ATS_TREQ: return "ATS translation request refused (STE.EATS)";
+	case EVT_F_STREAM_DISABLED: return "no substream and S1DSS terminates";
+	case EVT_F_TRANSL_FORBIDDEN: return "translated (ATS) traffic refused";
+	case EVT_C_BAD_SUBSTREAMID: return "SubstreamID not allowed by the STE";
+	case EVT_F_CD_FETCH: return "external abort fetching the CD";
+	case EVT_C_BAD_CD: return "CD invalid or ILLEGAL";
+	case EVT_F_WALK_EABT: return "external abort on a table walk";
+	case EVT_F_TRANSLATION: return "translation fault";
+	case EVT_F_ADDR_SIZE: return "address size fault";
+	case EVT_F_ACCESS: return "access flag fault";
+	case EVT_F_PERMISSION: return "permission fault";
+	}
+	return "see facts §5.2";
+}
+
+/* The model's fault code: a VT-d fault reason, or an SMMU event ID. */
 static void put_reason(struct script *s, uint8_t reason)
 {
 	put(s, "reason", "0x%02x", reason);
-	note(s, "%s: %s", vtd_fault_name(reason), vtd_fault_text(reason));
+	if (s->smmu)
+		note(s, "%s: %s", reason ? smmu_event_name(reason) : "abort",
+		     smmu_event_text(reason));
+	else
+		note(s, "%s: %s", vtd_fault_name(reason), vtd_fault_text(reason));
 }
 
 static void put_data(struct script *s, const uint8_t *buf, uint64_t len)
@@ -1257,7 +1718,7 @@ static int cmd_dma(struct script *s, int argc, char **argv)
 	struct sep *e;
 	bool write;
 
-	if (need_unit(s))
+	if (need_model(s))
 		return FAIL;
 	if (argc < 2 || (strcmp(argv[1], "read") && strcmp(argv[1], "write")))
 		return bad(s, "usage: %s", usage);
@@ -1332,7 +1793,7 @@ static int cmd_translate(struct script *s, int argc, char **argv)
 	uint64_t pasid = 0;
 	struct args a;
 
-	if (need_unit(s))
+	if (need_model(s))
 		return FAIL;
 	if (args_parse(s, argc - 1, argv + 1, kvs, flags, &a) || positionals(s, &a, 2, usage) ||
 	    bdf(s, a.pos[0], &t.rid) || num(s, a.pos[1], "address", &t.addr) ||
@@ -1354,10 +1815,16 @@ static int cmd_translate(struct script *s, int argc, char **argv)
 		t.at = DEV_AT_TRANSLATED;
 	else if (at && strcmp(at, "untranslated"))
 		return bad(s, "at= is untranslated, request or translated, not '%s'", at);
-	vtd_translate(s->vtd, &t, &x);
+	if (s->smmu)
+		smmu_translate(s->smmu, &t, &x);        /* pasid= is the SubstreamID */
+	else
+		vtd_translate(s->vtd, &t, &x);
 	put(s, "result", "%s", xlate_status_name(x.status));
 	if (x.status != DEV_XLATE_OK) {
 		put_reason(s, x.fault_reason);
+		/* The SMMU holds the request until a CMD_RESUME or CMD_STALL_TERM. */
+		if (x.status == DEV_XLATE_STALLED)
+			put(s, "stag", "0x%x", x.stag);
 		return OK;
 	}
 	put(s, "pa", "0x%" PRIx64, x.pa);
@@ -1434,15 +1901,15 @@ static int gran(struct script *s, const struct args *a, const char *const names[
 }
 
 /* Each form takes only the options and flags its descriptor has fields for. */
-static int form_takes(struct script *s, const struct args *a, const char *form,
+static int form_takes(struct script *s, const struct args *a, const char *cmd, const char *form,
 		      const char *const *kvs, const char *const *flags)
 {
 	for (unsigned k = 0; k < a->nkv; k++)
 		if (!in_list(kvs, a->key[k]))
-			return bad(s, "qi %s does not take %s=", form, a->key[k]);
+			return bad(s, "%s %s does not take %s=", cmd, form, a->key[k]);
 	for (unsigned k = 0; k < a->nflag; k++)
 		if (!in_list(flags, a->flag[k]))
-			return bad(s, "qi %s does not take the flag %s", form, a->flag[k]);
+			return bad(s, "%s %s does not take the flag %s", cmd, form, a->flag[k]);
 	return OK;
 }
 
@@ -1494,7 +1961,7 @@ static int cmd_qi(struct script *s, int argc, char **argv)
 	struct args a;
 	size_t f;
 
-	if (need_unit(s))
+	if (need_vtd(s, "qi"))
 		return FAIL;
 	if (!strcmp(form, "submit")) {
 		if (argc != 4 && argc != 6)
@@ -1511,7 +1978,7 @@ static int cmd_qi(struct script *s, int argc, char **argv)
 		return bad(s, "unknown qi form '%s' (submit cc iotlb dev-tlb wait pasid-iotlb "
 			   "pasid-cache pasid-dev-tlb page-response)", form);
 	if (args_parse(s, argc - 2, argv + 2, kvs, flags, &a) ||
-	    form_takes(s, &a, form, qi_forms[f].kvs, qi_forms[f].flags) ||
+	    form_takes(s, &a, "qi", form, qi_forms[f].kvs, qi_forms[f].flags) ||
 	    arg_num(s, &a, "did", 0xffff, &did) || arg_num(s, &a, "addr", UINT64_MAX, &addr) ||
 	    arg_num(s, &a, "am", 63, &am) || arg_num(s, &a, "pasid", 0xfffff, &pasid) ||
 	    arg_num(s, &a, "fm", 3, &fm) || arg_num(s, &a, "mip", 31, &mip) ||
@@ -1604,6 +2071,251 @@ static int cmd_qi(struct script *s, int argc, char **argv)
 	if (a.npos > npos)
 		return bad(s, "qi %s: unexpected word '%s'", form, a.pos[npos]);
 	return qi_submit(s, qw, 2);
+}
+
+/* ---- the SMMU's command queue ------------------------------------------------------------ */
+
+/* The queue's state after a command, as a driver would read it. */
+static void cmdq_fields(struct script *s)
+{
+	uint32_t cons = (uint32_t)smmu_read(s->smmu, SMMU_CMDQ_CONS, 4);
+	char desc[200];
+
+	put(s, "prod", "0x%x", (unsigned)smmu_read(s->smmu, SMMU_CMDQ_PROD, 4));
+	put(s, "cons", "0x%x", cons);
+	/* CONS.ERR means something only while GERROR.CMDQ_ERR is active. */
+	if (cmdq_stopped(s)) {
+		put(s, "err", "%s", cmdq_err_name((unsigned)FIELD_GET(CMDQ_CONS_ERR, cons)));
+		smmu_describe(s, SMMU_CMDQ_CONS, 4, cons, desc, sizeof(desc));
+		note(s, "queue stopped (GERROR.CMDQ_ERR) at CONS %s", desc);
+	} else {
+		put(s, "err", "none");
+	}
+}
+
+/* What software does (facts §1.12, §4.1): the 16-byte command into the slot at
+ * CMDQ_PROD's index, then PROD advanced by one (the wrap flag toggling past the
+ * last slot). The SMMU consumes commands within the PROD write. */
+static int cmdq_submit(struct script *s, const char *name, uint64_t dw0, uint64_t dw1)
+{
+	struct squeue q;
+	uint32_t prod, cons;
+	uint64_t slot;
+	int err;
+
+	smmu_queue(s, Q_CMD, &q);
+	prod = (uint32_t)smmu_read(s->smmu, SMMU_CMDQ_PROD, 4) & q.mask;
+	cons = (uint32_t)smmu_read(s->smmu, SMMU_CMDQ_CONS, 4) & q.mask;
+	if ((prod ^ cons) == q.wrap)
+		return bad(s, "the command queue is full (PROD 0x%x, CONS 0x%x): %s", prod, cons,
+			   cmdq_stopped(s) ? "it stopped on an error (GERROR.CMDQ_ERR)" :
+			   "the SMMU is not consuming it (CMDQEN?)");
+	slot = q_slot(&q, prod);
+	err = mem_store64(s->mem, slot, dw0);
+	if (!err)
+		err = mem_store64(s->mem, slot + 8, dw1);
+	if (err)
+		return mem_err(s, err, "command queue slot", slot);
+	smmu_write(s->smmu, SMMU_CMDQ_PROD, 4, (prod + 1) & q.mask);
+	put(s, "op", "0x%02x", (unsigned)FIELD_GET(CMD0_OP, dw0));
+	put(s, "slot", "0x%" PRIx64, slot);
+	note(s, "%s dw0 0x%" PRIx64 " dw1 0x%" PRIx64, name, dw0, dw1);
+	cmdq_fields(s);
+	return OK;
+}
+
+#define WORDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+static const struct {
+	const char *name;
+	uint8_t op;
+	const char *const *kvs, *const *flags, *const *need;
+} cmd_forms[] = {
+	{ "prefetch-config", CMD_PREFETCH_CONFIG, WORDS("sid", "ssid"), NULL, WORDS("sid") },
+	{ "cfgi-ste", CMD_CFGI_STE, WORDS("sid"), WORDS("leaf"), WORDS("sid") },
+	{ "cfgi-ste-range", CMD_CFGI_STE_RANGE, WORDS("sid", "range"), NULL,
+	  WORDS("sid", "range") },
+	{ "cfgi-cd", CMD_CFGI_CD, WORDS("sid", "ssid"), WORDS("leaf"), WORDS("sid", "ssid") },
+	{ "cfgi-cd-all", CMD_CFGI_CD_ALL, WORDS("sid"), NULL, WORDS("sid") },
+	{ "cfgi-all", CMD_CFGI_STE_RANGE, NULL, NULL, NULL },
+	{ "tlbi-nh-all", CMD_TLBI_NH_ALL, WORDS("vmid"), NULL, WORDS("vmid") },
+	{ "tlbi-nh-asid", CMD_TLBI_NH_ASID, WORDS("vmid", "asid"), NULL, WORDS("vmid", "asid") },
+	{ "tlbi-nh-va", CMD_TLBI_NH_VA,
+	  WORDS("vmid", "asid", "addr", "num", "scale", "tg", "ttl"), WORDS("leaf"),
+	  WORDS("vmid", "asid", "addr") },
+	{ "tlbi-nh-vaa", CMD_TLBI_NH_VAA, WORDS("vmid", "addr", "num", "scale", "tg", "ttl"),
+	  WORDS("leaf"), WORDS("vmid", "addr") },
+	{ "tlbi-s12-vmall", CMD_TLBI_S12_VMALL, WORDS("vmid"), NULL, WORDS("vmid") },
+	{ "tlbi-s2-ipa", CMD_TLBI_S2_IPA, WORDS("vmid", "addr", "num", "scale", "tg", "ttl"),
+	  WORDS("leaf"), WORDS("vmid", "addr") },
+	{ "tlbi-nsnh-all", CMD_TLBI_NSNH_ALL, NULL, NULL, NULL },
+	{ "atc-inv", CMD_ATC_INV, WORDS("sid", "ssid", "addr", "size"), WORDS("global"),
+	  WORDS("sid", "addr", "size") },
+	{ "pri-resp", CMD_PRI_RESP, WORDS("sid", "ssid", "grpid", "resp"), NULL,
+	  WORDS("sid", "grpid", "resp") },
+	{ "resume", CMD_RESUME, WORDS("sid", "stag"), WORDS("retry", "abort"),
+	  WORDS("sid", "stag") },
+	{ "stall-term", CMD_STALL_TERM, WORDS("sid"), NULL, WORDS("sid") },
+	{ "sync", CMD_SYNC, WORDS("msi", "data"), WORDS("sev", "irq"), NULL },
+};
+#undef WORDS
+
+/* sid=: a StreamID as a number, or as the BDF whose RID it is. */
+static int sid_arg(struct script *s, const struct args *a, uint64_t *sid)
+{
+	const char *t = arg_str(a, "sid");
+	uint16_t rid;
+
+	if (t && parse_bdf(t, &rid)) {
+		*sid = rid;
+		return OK;
+	}
+	return arg_num(s, a, "sid", UINT32_MAX, sid);
+}
+
+static int cmd_cmd(struct script *s, int argc, char **argv)
+{
+	static const char *const kvs[] = { "sid", "ssid", "vmid", "asid", "addr", "num", "scale",
+					   "tg", "ttl", "range", "size", "grpid", "resp", "stag",
+					   "msi", "data", NULL };
+	static const char *const flags[] = { "leaf", "global", "retry", "abort", "sev", "irq",
+					     NULL };
+	const char *form = argc > 1 ? argv[1] : "";
+	uint64_t sid = 0, ssid = 0, vmid = 0, asid = 0, addr = 0, rnum = 0, scale = 0, tg = 0;
+	uint64_t ttl = 0, range = 0, size = 0, grpid = 0, resp = 0, stag = 0, msi = 0, data = 0;
+	uint64_t dw0, dw1 = 0, ssv;
+	const char *rs;
+	struct args a;
+	size_t f;
+
+	if (need_smmu(s, "cmd"))
+		return FAIL;
+	if (!strcmp(form, "submit")) {
+		if (argc != 4)
+			return bad(s, "usage: cmd submit DW0 DW1");
+		if (num(s, argv[2], "command word", &dw0) || num(s, argv[3], "command word", &dw1))
+			return FAIL;
+		return cmdq_submit(s, "command", dw0, dw1);
+	}
+	for (f = 0; f < sizeof(cmd_forms) / sizeof(cmd_forms[0]); f++)
+		if (!strcmp(form, cmd_forms[f].name))
+			break;
+	if (f == sizeof(cmd_forms) / sizeof(cmd_forms[0]))
+		return bad(s, "unknown command '%s' (submit prefetch-config cfgi-ste "
+			   "cfgi-ste-range cfgi-cd cfgi-cd-all cfgi-all tlbi-nh-all tlbi-nh-asid "
+			   "tlbi-nh-va tlbi-nh-vaa tlbi-s12-vmall tlbi-s2-ipa tlbi-nsnh-all "
+			   "atc-inv pri-resp resume stall-term sync)", form);
+	if (args_parse(s, argc - 2, argv + 2, kvs, flags, &a) ||
+	    form_takes(s, &a, "cmd", form, cmd_forms[f].kvs, cmd_forms[f].flags))
+		return FAIL;
+	if (a.npos)
+		return bad(s, "cmd %s: unexpected word '%s'", form, a.pos[0]);
+	for (const char *const *k = cmd_forms[f].need; k && *k; k++)
+		if (!arg_str(&a, *k))
+			return bad(s, "option %s= is required here", *k);
+	/* Field widths as facts §4.2 gives them. */
+	if (sid_arg(s, &a, &sid) || arg_num(s, &a, "ssid", 0xfffff, &ssid) ||
+	    arg_num(s, &a, "vmid", 0xffff, &vmid) || arg_num(s, &a, "asid", 0xffff, &asid) ||
+	    arg_num(s, &a, "addr", UINT64_MAX, &addr) || arg_num(s, &a, "num", 31, &rnum) ||
+	    arg_num(s, &a, "scale", 31, &scale) || arg_num(s, &a, "tg", 3, &tg) ||
+	    arg_num(s, &a, "ttl", 3, &ttl) || arg_num(s, &a, "range", 31, &range) ||
+	    arg_num(s, &a, "size", 63, &size) || arg_num(s, &a, "grpid", 0x1ff, &grpid) ||
+	    arg_num(s, &a, "stag", 0xffff, &stag) || arg_num(s, &a, "msi", UINT64_MAX, &msi) ||
+	    arg_num(s, &a, "data", UINT32_MAX, &data))
+		return FAIL;
+	ssv = arg_str(&a, "ssid") ? CMD0_SSV | FIELD_PREP(CMD0_SSID, ssid) : 0;
+	dw0 = FIELD_PREP(CMD0_OP, cmd_forms[f].op);
+	switch (cmd_forms[f].op) {
+	case CMD_PREFETCH_CONFIG:
+		dw0 |= FIELD_PREP(CMD0_SID, sid) | ssv;
+		break;
+	case CMD_CFGI_STE:
+		dw0 |= FIELD_PREP(CMD0_SID, sid);
+		dw1 = has_flag(&a, "leaf") ? CMD1_LEAF : 0;
+		break;
+	case CMD_CFGI_STE_RANGE:
+		/* CFGI_ALL is CFGI_STE_RANGE with Range 31 (SID ignored). */
+		dw0 |= FIELD_PREP(CMD0_SID, sid);
+		dw1 = FIELD_PREP(CMD1_RANGE, strcmp(form, "cfgi-all") ? range : 31);
+		break;
+	case CMD_CFGI_CD:
+		/* SubstreamID without SSV: the CD table index. */
+		dw0 |= FIELD_PREP(CMD0_SID, sid) | FIELD_PREP(CMD0_SSID, ssid);
+		dw1 = has_flag(&a, "leaf") ? CMD1_LEAF : 0;
+		break;
+	case CMD_CFGI_CD_ALL:
+	case CMD_STALL_TERM:
+		dw0 |= FIELD_PREP(CMD0_SID, sid);
+		break;
+	case CMD_TLBI_NH_ALL:
+	case CMD_TLBI_S12_VMALL:
+		dw0 |= FIELD_PREP(CMD0_VMID, vmid);
+		break;
+	case CMD_TLBI_NH_ASID:
+		dw0 |= FIELD_PREP(CMD0_VMID, vmid) | FIELD_PREP(CMD0_ASID, asid);
+		break;
+	case CMD_TLBI_NH_VA:
+	case CMD_TLBI_NH_VAA:
+	case CMD_TLBI_S2_IPA:
+		dw0 |= FIELD_PREP(CMD0_NUM, rnum) | FIELD_PREP(CMD0_SCALE, scale) |
+		       FIELD_PREP(CMD0_VMID, vmid);
+		if (cmd_forms[f].op == CMD_TLBI_NH_VA)
+			dw0 |= FIELD_PREP(CMD0_ASID, asid);
+		dw1 = (has_flag(&a, "leaf") ? CMD1_LEAF : 0) | FIELD_PREP(CMD1_TTL, ttl) |
+		      FIELD_PREP(CMD1_TG, tg) |
+		      (addr & (cmd_forms[f].op == CMD_TLBI_S2_IPA ? CMD1_IPA : CMD1_VA));
+		break;
+	case CMD_ATC_INV:
+		dw0 |= FIELD_PREP(CMD0_SID, sid) | ssv | (has_flag(&a, "global") ? CMD0_GLOBAL : 0);
+		dw1 = FIELD_PREP(CMD1_ATC_SIZE, size) | (addr & CMD1_ATC_ADDR);
+		if (size >= 52)
+			note(s, "span: everything");
+		else
+			note(s, "span 0x%" PRIx64 " bytes at 0x%" PRIx64, UINT64_C(4096) << size,
+			     addr & CMD1_ATC_ADDR & ~((UINT64_C(4096) << size) - 1));
+		break;
+	case CMD_PRI_RESP:
+		/* Resp (4.5.2): 0 ResponseFailure, 1 InvalidRequest, 2 Success. */
+		rs = arg_str(&a, "resp");
+		if (!strcmp(rs, "failure"))
+			resp = PRI_RESP_DENY;
+		else if (!strcmp(rs, "invalid"))
+			resp = PRI_RESP_FAIL;
+		else if (!strcmp(rs, "success"))
+			resp = PRI_RESP_SUCC;
+		else if (num_max(s, rs, "resp=", 3, &resp))
+			return FAIL;
+		dw0 |= FIELD_PREP(CMD0_SID, sid) | ssv;
+		dw1 = FIELD_PREP(CMD1_PRGI, grpid) | FIELD_PREP(CMD1_RESP, resp);
+		break;
+	case CMD_RESUME:
+		/* Ac (retry) or Ab (terminate with abort); neither: terminate RAZ/WI. */
+		if (has_flag(&a, "retry") && has_flag(&a, "abort"))
+			return bad(s, "cmd resume: retry or abort, not both");
+		dw0 |= FIELD_PREP(CMD0_SID, sid) | (has_flag(&a, "retry") ? CMD0_RESUME_AC : 0) |
+		       (has_flag(&a, "abort") ? CMD0_RESUME_AB : 0);
+		dw1 = FIELD_PREP(CMD1_STAG, stag);
+		break;
+	case CMD_SYNC:
+		if (!arg_str(&a, "msi") != !arg_str(&a, "data"))
+			return bad(s, "msi= and data= go together (the MSI write)");
+		if (msi & 3)
+			return bad(s, "msi=0x%" PRIx64 " is not 4-byte aligned", msi);
+		if (has_flag(&a, "sev") && (arg_str(&a, "msi") || has_flag(&a, "irq")))
+			return bad(s, "cmd sync signals one way: msi=/irq or sev");
+		if (arg_str(&a, "msi")) {
+			/* CS = SIG_IRQ with Linux's attributes: MSH ISH, MSIAttr
+			 * Normal Inner/Outer Write-Back. */
+			dw0 |= FIELD_PREP(CMD0_CS, CS_IRQ) | FIELD_PREP(CMD0_MSH, 3) |
+			       FIELD_PREP(CMD0_MSIATTR, 0xf) | FIELD_PREP(CMD0_MSIDATA, data);
+			dw1 = msi & CMD1_MSIADDR;
+		} else if (has_flag(&a, "irq")) {
+			dw0 |= FIELD_PREP(CMD0_CS, CS_IRQ);
+		} else if (has_flag(&a, "sev")) {
+			dw0 |= FIELD_PREP(CMD0_CS, CS_SEV);
+		}
+		break;
+	}
+	return cmdq_submit(s, form, dw0, dw1);
 }
 
 /* ---- waiting ---------------------------------------------------------------------------- */
@@ -1717,6 +2429,123 @@ static int wait_dma(struct script *s, struct sep *e)
 	return OK;
 }
 
+/* Until CMDQ_CONS reaches PROD (index and wrap), or an error stops the queue. */
+static int wait_cmdq(struct script *s, uint64_t timeout)
+{
+	uint64_t end = now_ms() + timeout;
+	uint32_t prod, cons;
+	struct squeue q;
+
+	smmu_queue(s, Q_CMD, &q);
+	for (;;) {
+		prod = (uint32_t)smmu_read(s->smmu, SMMU_CMDQ_PROD, 4);
+		cons = (uint32_t)smmu_read(s->smmu, SMMU_CMDQ_CONS, 4);
+		if (!((prod ^ cons) & q.mask) || cmdq_stopped(s))
+			break;
+		if (now_ms() > end)
+			return bad(s, "wait cmdq: CONS 0x%x did not reach PROD 0x%x within %" PRIu64
+				   " ms (CMDQEN?)", cons, prod, timeout);
+		nap();
+	}
+	cmdq_fields(s);
+	return OK;
+}
+
+/* Until the queue's PROD differs from its CONS (index and wrap): an entry at
+ * CONS, whose words go to w. The driver consumes it by writing CONS itself. */
+static int wait_entry(struct script *s, int which, uint64_t timeout, uint64_t *w, unsigned n)
+{
+	uint64_t end = now_ms() + timeout, slot;
+	uint32_t prod, cons;
+	struct squeue q;
+	char desc[200];
+
+	smmu_queue(s, which, &q);
+	for (;;) {
+		prod = (uint32_t)smmu_read(s->smmu, q.prod_off, 4);
+		cons = (uint32_t)smmu_read(s->smmu, q.cons_off, 4);
+		if ((prod ^ cons) & q.mask)
+			break;
+		if (now_ms() > end)
+			return bad(s, "wait %s: no entry in the %s queue at CONS 0x%x within "
+				   "%" PRIu64 " ms", which == Q_EVT ? "evtq" : "priq", q.name, cons,
+				   timeout);
+		nap();
+	}
+	slot = q_slot(&q, cons);
+	for (unsigned i = 0; i < n; i++) {
+		int err = mem_load64(s->mem, slot + 8 * i, &w[i]);
+
+		if (err)
+			return mem_err(s, err, "queue entry", slot + 8 * i);
+	}
+	put(s, "slot", "0x%" PRIx64, slot);
+	put(s, "prod", "0x%x", prod);
+	put(s, "cons", "0x%x", cons);
+	smmu_describe(s, q.prod_off, 4, prod, desc, sizeof(desc));
+	note(s, "PROD %s", desc);
+	return OK;
+}
+
+/* An event record at EVENTQ_CONS, decoded field by field as facts §5.1 lays it
+ * out (fields an event does not define read as the record holds them: 0). */
+static int wait_evtq(struct script *s, uint64_t timeout)
+{
+	static const char *const classes[4] = { "CD", "TT", "IN", "3" };
+	uint64_t w[4];
+	uint8_t id;
+
+	if (wait_entry(s, Q_EVT, timeout, w, 4))
+		return FAIL;
+	id = (uint8_t)FIELD_GET(EVT0_ID, w[0]);
+	put(s, "event", "%s", smmu_event_name(id));
+	put(s, "id", "0x%02x", id);
+	put(s, "sid", "0x%x", (unsigned)FIELD_GET(EVT0_SID, w[0]));
+	put(s, "ssv", "%d", !!(w[0] & EVT0_SSV));
+	put(s, "ssid", "0x%x", (unsigned)FIELD_GET(EVT0_SSID, w[0]));
+	put(s, "stall", "%d", !!(w[1] & EVT1_STALL));
+	put(s, "stag", "0x%x", (unsigned)FIELD_GET(EVT1_STAG, w[1]));
+	put(s, "pnu", "%d", !!(w[1] & EVT1_PNU));
+	put(s, "ind", "%d", !!(w[1] & EVT1_IND));
+	put(s, "rnw", "%d", !!(w[1] & EVT1_RNW));
+	put(s, "s2", "%d", !!(w[1] & EVT1_S2));
+	put(s, "class", "%s", classes[FIELD_GET(EVT1_CLASS, w[1])]);
+	put(s, "ttrnw", "%d", !!(w[1] & EVT1_TTRNW));
+	put(s, "input_addr", "0x%" PRIx64, w[2]);
+	put(s, "ipa", "0x%" PRIx64, w[3] & EVT3_IPA);
+	put(s, "fetch_addr", "0x%" PRIx64, w[3] & EVT3_FETCH_ADDR);
+	for (unsigned i = 0; i < 4; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "dw%u", i);
+		put(s, key, "0x%" PRIx64, w[i]);
+	}
+	note(s, "%s: %s", smmu_event_name(id), smmu_event_text(id));
+	return OK;
+}
+
+/* A PRI queue entry at PRIQ_CONS (facts §6.1). */
+static int wait_priq(struct script *s, uint64_t timeout)
+{
+	uint64_t w[2];
+
+	if (wait_entry(s, Q_PRI, timeout, w, 2))
+		return FAIL;
+	put(s, "sid", "0x%x", (unsigned)FIELD_GET(PRI0_SID, w[0]));
+	put(s, "ssv", "%d", !!(w[0] & PRI0_SSV));
+	put(s, "ssid", "0x%x", (unsigned)FIELD_GET(PRI0_SSID, w[0]));
+	put(s, "grpid", "%u", (unsigned)FIELD_GET(PRI1_PRGI, w[1]));
+	put(s, "last", "%d", !!(w[0] & PRI0_LAST));
+	put(s, "r", "%d", !!(w[0] & PRI0_READ));
+	put(s, "w", "%d", !!(w[0] & PRI0_WRITE));
+	put(s, "x", "%d", !!(w[0] & PRI0_EXEC));
+	put(s, "priv", "%d", !!(w[0] & PRI0_PRIV));
+	put(s, "addr", "0x%" PRIx64, w[1] & PRI1_ADDR);
+	put(s, "dw0", "0x%" PRIx64, w[0]);
+	put(s, "dw1", "0x%" PRIx64, w[1]);
+	return OK;
+}
+
 static int cmd_wait(struct script *s, int argc, char **argv)
 {
 	static const char *const kvs[] = { "timeout", NULL };
@@ -1725,19 +2554,24 @@ static int cmd_wait(struct script *s, int argc, char **argv)
 	struct args a;
 	struct sep *e;
 
-	if (need_unit(s))
-		return FAIL;
 	if (args_parse(s, argc - 1, argv + 1, kvs, NULL, &a) || arg_timeout(s, &a, &timeout))
 		return FAIL;
-	if (!strcmp(what, "qi")) {
-		if (positionals(s, &a, 1, "wait qi"))
+	if (!strcmp(what, "qi") || !strcmp(what, "prq")) {
+		char usage[16];
+
+		snprintf(usage, sizeof(usage), "wait %s", what);
+		if (need_vtd(s, usage) || positionals(s, &a, 1, usage))
 			return FAIL;
-		return wait_qi(s, timeout);
+		return what[0] == 'q' ? wait_qi(s, timeout) : wait_prq(s, timeout);
 	}
-	if (!strcmp(what, "prq")) {
-		if (positionals(s, &a, 1, "wait prq"))
+	if (!strcmp(what, "cmdq") || !strcmp(what, "evtq") || !strcmp(what, "priq")) {
+		char usage[16];
+
+		snprintf(usage, sizeof(usage), "wait %s", what);
+		if (need_smmu(s, usage) || positionals(s, &a, 1, usage))
 			return FAIL;
-		return wait_prq(s, timeout);
+		return what[0] == 'c' ? wait_cmdq(s, timeout) :
+		       what[0] == 'e' ? wait_evtq(s, timeout) : wait_priq(s, timeout);
 	}
 	if (!strcmp(what, "mem32")) {
 		if (positionals(s, &a, 3, "wait mem32 ADDR VALUE"))
@@ -1745,11 +2579,12 @@ static int cmd_wait(struct script *s, int argc, char **argv)
 		return wait_mem32(s, &a, timeout);
 	}
 	if (!strcmp(what, "dma")) {
-		if (positionals(s, &a, 2, "wait dma BDF") || ep_arg(s, a.pos[1], &e))
+		if (need_model(s) || positionals(s, &a, 2, "wait dma BDF") ||
+		    ep_arg(s, a.pos[1], &e))
 			return FAIL;
 		return wait_dma(s, e);
 	}
-	return bad(s, "unknown wait '%s' (qi prq mem32 dma)", what);
+	return bad(s, "unknown wait '%s' (qi prq cmdq evtq priq mem32 dma)", what);
 }
 
 /* ---- counters --------------------------------------------------------------------------- */
@@ -1863,17 +2698,121 @@ static int stats_ep(struct script *s, const char *t)
 	return OK;
 }
 
+static const char *const smmu_caches[4] = { "cfg", "tlb", "s1wc", "s2wc" };
+
+static const struct smmu_cache_stats *smmu_cache_of(const struct smmu_stats *st, unsigned i)
+{
+	const struct smmu_cache_stats *c[4] = { &st->cfg, &st->tlb, &st->s1wc, &st->s2wc };
+
+	return c[i];
+}
+
+static uint64_t smmu_cache_counter(const struct smmu_cache_stats *c, unsigned i)
+{
+	const uint64_t v[5] = { c->hits, c->misses, c->fills, c->evictions, c->invalidated };
+
+	return v[i];
+}
+
+static const struct {
+	const char *name;
+	size_t off;
+} smmu_counters[] = {
+	{ "translations", offsetof(struct smmu_stats, translations) },
+	{ "walks", offsetof(struct smmu_stats, walks) },
+	{ "walk_refs", offsetof(struct smmu_stats, walk_refs) },
+	{ "events_written", offsetof(struct smmu_stats, events_written) },
+	{ "events_lost", offsetof(struct smmu_stats, events_lost) },
+	{ "page_requests", offsetof(struct smmu_stats, page_requests) },
+	{ "priq_overflow", offsetof(struct smmu_stats, priq_overflow) },
+	{ "stalls", offsetof(struct smmu_stats, stalls) },
+	{ "stale_hits", offsetof(struct smmu_stats, stale_hits) },
+};
+
+/* smmu_get_stats by name: CACHE.COUNTER, a counter, events.ID, commands.OPCODE. */
+static bool smmu_stat(const struct smmu_stats *st, const char *name, uint64_t *v)
+{
+	const char *dot = strchr(name, '.');
+	uint64_t idx;
+
+	for (size_t i = 0; i < sizeof(smmu_counters) / sizeof(smmu_counters[0]); i++) {
+		if (!strcmp(name, smmu_counters[i].name)) {
+			*v = *(const uint64_t *)((const char *)st + smmu_counters[i].off);
+			return true;
+		}
+	}
+	if (!dot)
+		return false;
+	if (!strncmp(name, "events.", 7) && parse_num(dot + 1, &idx) && idx < 256) {
+		*v = st->events[idx];
+		return true;
+	}
+	if (!strncmp(name, "commands.", 9) && parse_num(dot + 1, &idx) && idx < 256) {
+		*v = st->commands[idx];
+		return true;
+	}
+	for (unsigned c = 0; c < 4; c++) {
+		size_t len = strlen(smmu_caches[c]);
+
+		if (strncmp(name, smmu_caches[c], len) || name + len != dot)
+			continue;
+		for (unsigned k = 0; k < 5; k++) {
+			if (!strcmp(dot + 1, cache_counters[k])) {
+				*v = smmu_cache_counter(smmu_cache_of(st, c), k);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static int stats_smmu(struct script *s)
+{
+	struct smmu_stats st;
+	char name[32];
+
+	smmu_get_stats(s->smmu, &st);
+	for (unsigned c = 0; c < 4; c++) {
+		for (unsigned k = 0; k < 5; k++) {
+			uint64_t v = smmu_cache_counter(smmu_cache_of(&st, c), k);
+
+			snprintf(name, sizeof(name), "%s.%s", smmu_caches[c], cache_counters[k]);
+			if (v)
+				put(s, name, "%" PRIu64, v);
+		}
+	}
+	for (size_t i = 0; i < sizeof(smmu_counters) / sizeof(smmu_counters[0]); i++) {
+		uint64_t v = *(const uint64_t *)((const char *)&st + smmu_counters[i].off);
+
+		if (v)
+			put(s, smmu_counters[i].name, "%" PRIu64, v);
+	}
+	for (unsigned i = 0; i < 256; i++) {
+		snprintf(name, sizeof(name), "events.0x%02x", i);
+		if (st.events[i])
+			put(s, name, "%" PRIu64, st.events[i]);
+	}
+	for (unsigned i = 0; i < 256; i++) {
+		snprintf(name, sizeof(name), "commands.0x%02x", i);
+		if (st.commands[i])
+			put(s, name, "%" PRIu64, st.commands[i]);
+	}
+	return OK;
+}
+
 static int cmd_stats(struct script *s, int argc, char **argv)
 {
 	struct vtd_stats st;
 	char name[32];
 
-	if (need_unit(s))
+	if (need_model(s))
 		return FAIL;
 	if (argc > 2)
 		return bad(s, "usage: stats [BDF]");
 	if (argc == 2)
 		return stats_ep(s, argv[1]);
+	if (s->smmu)
+		return stats_smmu(s);
 	vtd_get_stats(s->vtd, &st);
 	for (unsigned c = 0; c < 5; c++) {
 		for (unsigned k = 0; k < 5; k++) {
@@ -1975,12 +2914,12 @@ static int cmd_expect(struct script *s, int argc, char **argv)
 	if (!strcmp(what, "reg32") || !strcmp(what, "reg64")) {
 		unsigned size = what[3] == '6' ? 8 : 4;
 
-		if (need_unit(s) || argc < 4)
+		if (need_model(s) || argc < 4)
 			return argc < 4 ? bad(s, "usage: expect %s REG VALUE [mask=M]", what) : FAIL;
 		if (reg(s, argv[2], &off) || num(s, argv[3], "value", &want) ||
 		    expect_mask(s, argc, argv, 4, &mask))
 			return FAIL;
-		return expect_value(s, argc, argv, argv[2], vtd_read(s->vtd, off, size), want, mask);
+		return expect_value(s, argc, argv, argv[2], model_read(s, off, size), want, mask);
 	}
 	if (!strcmp(what, "mem32") || !strcmp(what, "mem64")) {
 		uint64_t addr;
@@ -2004,12 +2943,25 @@ static int cmd_expect(struct script *s, int argc, char **argv)
 	if (!strcmp(what, "stat")) {
 		struct vtd_stats st;
 
-		if (need_unit(s))
+		if (need_model(s))
 			return FAIL;
 		if (argc != 4)
 			return bad(s, "usage: expect stat NAME VALUE");
 		if (num(s, argv[3], "value", &want))
 			return FAIL;
+		if (s->smmu) {
+			struct smmu_stats sst;
+
+			smmu_get_stats(s->smmu, &sst);
+			if (!smmu_stat(&sst, argv[2], &got))
+				return bad(s, "unknown SMMU counter '%s' (CACHE.hits|misses|"
+					   "fills|evictions|invalidated for cfg tlb s1wc s2wc; "
+					   "translations walks walk_refs events.0xNN "
+					   "events_written events_lost commands.0xNN "
+					   "page_requests priq_overflow stalls stale_hits)", argv[2]);
+			return got == want ? OK : mismatch(s, argc, argv, "%s is %" PRIu64, argv[2],
+							   got);
+		}
 		vtd_get_stats(s->vtd, &st);
 		if (!unit_stat(&st, argv[2], &got))
 			return bad(s, "unknown counter '%s' (CACHE.hits|misses|fills|evictions|"
@@ -2022,7 +2974,7 @@ static int cmd_expect(struct script *s, int argc, char **argv)
 		struct dev_ep_stats st;
 		struct sep *e;
 
-		if (need_unit(s))
+		if (need_model(s))
 			return FAIL;
 		if (argc != 5)
 			return bad(s, "usage: expect ep-stat BDF NAME VALUE");
@@ -2046,20 +2998,29 @@ static int cmd_expect(struct script *s, int argc, char **argv)
 						   " stale translation(s)", got);
 	}
 	if (!strcmp(what, "events")) {
-		static const char *const kinds[3] = { "fault", "inv-wait", "page-request" };
-		unsigned k;
+		/* Indexed by enum vtd_event and enum smmu_irq. */
+		static const char *const vtd_kinds[] = { "fault", "inv-wait", "page-request" };
+		static const char *const smmu_kinds[] = { "gerror", "eventq", "priq", "cmd-sync",
+							  "sev" };
+		const char *const *kinds = s->smmu ? smmu_kinds : vtd_kinds;
+		unsigned k, nk = s->smmu ? 5 : 3;
+		const char *list = s->smmu ? "gerror eventq priq cmd-sync sev" :
+				   "fault inv-wait page-request";
 
+		if (need_model(s))
+			return FAIL;
 		if (argc != 4)
-			return bad(s, "usage: expect events fault|inv-wait|page-request N");
-		for (k = 0; k < 3 && strcmp(kinds[k], argv[2]); k++)
+			return bad(s, "usage: expect events KIND N (%s)", list);
+		for (k = 0; k < nk && strcmp(kinds[k], argv[2]); k++)
 			;
-		if (k == 3)
-			return bad(s, "unknown event '%s' (fault inv-wait page-request)", argv[2]);
+		if (k == nk)
+			return bad(s, "unknown event '%s' (%s)", argv[2], list);
 		if (num(s, argv[3], "count", &want))
 			return FAIL;
-		/* The unit sends events after releasing its lock (vtd_unlock), on the
-		 * thread that raised them: a DMA's may trail the register state the
-		 * script has already seen, as an interrupt trails a status bit. */
+		/* The models send events after releasing their lock (vtd_unlock,
+		 * smmu_unlock), on the thread that raised them: a DMA's may trail the
+		 * register state the script has already seen, as an interrupt trails a
+		 * status bit. */
 		for (uint64_t end = now_ms() + DEF_TIMEOUT_MS;; nap()) {
 			pthread_mutex_lock(&s->lock);
 			got = s->events[k];
@@ -2091,6 +3052,20 @@ static int expect_field(struct script *s, int argc, char **argv)
 		return mismatch(s, argc, argv, "the result of line %u (%s) has no '%s'",
 				s->last.line, s->last.verb, key);
 	}
+	/* KEY VALUE mask=M: one number compared under a mask (a record word with a
+	 * field the spec leaves open). */
+	if (argc == 4 && !strncmp(argv[3], "mask=", 5)) {
+		uint64_t got, want, mask;
+
+		if (num(s, argv[2], "value", &want) || expect_mask(s, argc, argv, 3, &mask))
+			return FAIL;
+		if (!parse_num(f->val, &got))
+			return bad(s, "mask= needs a number, and '%s' is %s", key, f->val);
+		if ((got & mask) != (want & mask))
+			return mismatch(s, argc, argv, "got %s, & 0x%" PRIx64 " = 0x%" PRIx64
+					" (line %u)", f->val, mask, got & mask, s->last.line);
+		return OK;
+	}
 	if (!same_value(f->val, argv + 2, argc - 2))
 		return mismatch(s, argc, argv, "got %s (line %u)", f->val, s->last.line);
 	return OK;
@@ -2103,9 +3078,10 @@ static const struct {
 	int (*run)(struct script *s, int argc, char **argv);
 } commands[] = {
 	{ "mem", cmd_mem }, { "image", cmd_image }, { "pool", cmd_pool }, { "pgt", cmd_pgt },
-	{ "vtd", cmd_vtd }, { "reg", cmd_reg }, { "gcmd", cmd_gcmd }, { "ep", cmd_ep },
-	{ "dma", cmd_dma }, { "translate", cmd_translate }, { "qi", cmd_qi },
-	{ "wait", cmd_wait }, { "stats", cmd_stats }, { "expect", cmd_expect },
+	{ "vtd", cmd_vtd }, { "smmu", cmd_smmu }, { "reg", cmd_reg }, { "gcmd", cmd_gcmd },
+	{ "cr0", cmd_cr0 }, { "ep", cmd_ep }, { "dma", cmd_dma }, { "translate", cmd_translate },
+	{ "qi", cmd_qi }, { "cmd", cmd_cmd }, { "wait", cmd_wait }, { "stats", cmd_stats },
+	{ "expect", cmd_expect },
 };
 
 /* The checker's report, if one came during the command, joins its result. */
@@ -2173,14 +3149,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vsva script FILE [--quiet]\n"
-		"Runs a scenario against the models: memory, the VT-d unit's registers,\n"
-		"endpoints and DMA, the invalidation and page request queues. Each line is a\n"
-		"command, '#' starts a comment; each command prints 'LINE: COMMAND -> key value\n"
-		"...' (not with --quiet) and 'expect KEY VALUE' checks the last result.\n"
+		"Runs a scenario against one model, the VT-d unit or the SMMUv3: memory,\n"
+		"registers, endpoints and DMA, the model's queues. Each line is a command,\n"
+		"'#' starts a comment; each command prints 'LINE: COMMAND -> key value ...'\n"
+		"(not with --quiet) and 'expect KEY VALUE' checks the last result.\n"
 		"Commands: mem add|write64|write32|read64|read32|fill, image, pool, pgt root|map|\n"
-		"unmap, vtd new, reg read32|read64|write32|write64, gcmd set|clear, ep new|enable|\n"
-		"disable, dma read|write, translate, qi submit|cc|iotlb|dev-tlb|wait|pasid-iotlb|\n"
-		"pasid-cache|pasid-dev-tlb|page-response, wait qi|mem32|prq|dma, stats, expect.\n"
+		"unmap, vtd new, smmu new, reg read32|read64|write32|write64, gcmd set|clear,\n"
+		"cr0 set|clear, ep new|enable|disable, dma read|write, translate, qi submit|cc|\n"
+		"iotlb|dev-tlb|wait|pasid-iotlb|pasid-cache|pasid-dev-tlb|page-response, cmd\n"
+		"submit|cfgi-*|tlbi-*|atc-inv|pri-resp|resume|stall-term|sync|prefetch-config,\n"
+		"wait qi|prq|cmdq|evtq|priq|mem32|dma, stats, expect.\n"
 		"The language is described in src/cli/cmd_script.c and README.md; examples/\n"
 		"has commented scenarios.\n"
 		"Exit 0 when every line ran and every expectation held; 1 at the first\n"
@@ -2189,6 +3167,10 @@ static void usage(FILE *f)
 
 static void cleanup(struct script *s)
 {
+	/* A DMA still stalled in the SMMU: SMMUEN 1 -> 0 terminates every stall
+	 * (facts §1.6), as a driver shutting the SMMU down does. */
+	if (s->smmu)
+		smmu_write(s->smmu, SMMU_CR0, 4, smmu_read(s->smmu, SMMU_CR0, 4) & ~CR0_SMMUEN);
 	/* A DMA still waiting for a page response: disabling PRI fails it. */
 	for (unsigned i = 0; i < s->neps; i++) {
 		if (!s->eps[i].dma)
@@ -2199,6 +3181,7 @@ static void cleanup(struct script *s)
 		free(s->eps[i].dma);
 	}
 	vtd_free(s->vtd);
+	smmu_free(s->smmu);
 	for (unsigned i = 0; i < s->neps; i++)
 		dev_ep_free(s->eps[i].ep);
 	mem_frames_free_pool(s->pool);
