@@ -113,7 +113,7 @@ static int init_lpae_s1(struct pgt_fmt *f, const struct pgt_cfg *c)
 	unsigned bits;
 
 	if (c->levels || c->sl0 || c->tsz < 16 || c->tsz > 39 ||
-	    (c->flags & ~(PGT_CFG_HA | PGT_CFG_HD | PGT_CFG_HAD)) ||
+	    (c->flags & ~(PGT_CFG_HA | PGT_CFG_HD | PGT_CFG_HAD | PGT_CFG_AFFD)) ||
 	    ((c->flags & PGT_CFG_HD) && !(c->flags & PGT_CFG_HA)))
 		return -EINVAL;
 	if (lpae_granule(f, c->granule))
@@ -153,7 +153,8 @@ static int init_lpae_s2(struct pgt_fmt *f, const struct pgt_cfg *c)
 	int start;
 	unsigned min_ia, max_ia;
 
-	if (c->levels || c->tsz < 16 || c->tsz > 39 || (c->flags & ~(PGT_CFG_HA | PGT_CFG_HD)) ||
+	if (c->levels || c->tsz < 16 || c->tsz > 39 ||
+	    (c->flags & ~(PGT_CFG_HA | PGT_CFG_HD | PGT_CFG_AFFD)) ||
 	    ((c->flags & PGT_CFG_HD) && !(c->flags & PGT_CFG_HA)))
 		return -EINVAL;
 	if (lpae_granule(f, c->granule))

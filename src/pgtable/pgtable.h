@@ -43,6 +43,8 @@ enum pgt_family {
 #define PGT_CFG_SMEP   BIT(7)  /* x86 FS: no supervisor execute of user pages */
 #define PGT_CFG_SLEE   BIT(8)  /* VT-d SS: execute requests need X (PASID entry SLEE) */
 #define PGT_CFG_NOSC   BIT(9)  /* VT-d SS: no snoop control, SNP (bit 11) is reserved */
+#define PGT_CFG_AFFD   BIT(11) /* LPAE: AF = 0 is no fault (access flag fault disable);
+                                * without HA the entry is not updated either */
 #define PGT_CFG_HAD    BIT(10) /* LPAE S1: hierarchical attributes disabled (APTable,
                                 * XNTable, PXNTable ignored: SMMU CD.HADx, FEAT_HPDS) */
 

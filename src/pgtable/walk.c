@@ -542,7 +542,7 @@ walk_one(struct wctx *c, const struct pgt_fmt *f, uint64_t root, uint64_t ia, un
 	c->r->refs += refs;
 	c->rc[stage - 1] = rc;
 	w = (struct where){ ea, pa, table };
-	if (lpae && unlikely(!(d & LPAE_AF)) && !(f->flags & PGT_CFG_HA))
+	if (lpae && unlikely(!(d & LPAE_AF)) && !(f->flags & (PGT_CFG_HA | PGT_CFG_AFFD)))
 		return fault(c, f, C_ACCESS_FLAG, stage, pgt_level_of(f, h), false, ia, &w, p);
 	perm = leaf_perm(f, &a, d, acc & PGT_ACC_USER, fam);
 	if (fam == PGT_VTD_SS && unlikely(!(perm & (PGT_PERM_R | PGT_PERM_W))))

@@ -88,6 +88,8 @@ struct xcfg {
 	uint64_t s1root, s2root;
 	bool ste_hit, cd_hit;
 	bool ste_read;           /* the STE was read (from the cache or memory) */
+	uint64_t wa;             /* the walk's input: the VA within its range's input size */
+	uint64_t ta;             /* the TLB's tag address: the VA, top byte canonical with TBI */
 };
 
 /* What one resolution found. */
@@ -261,6 +263,16 @@ static bool gran_ok(const struct smmu *s, unsigned shift)
 	       (shift == 16 && s->cfg.gran64k);
 }
 
+/* pgtable/'s 64K granule implements 52-bit PAs, so it allows 4 TiB level-1
+ * blocks; an SMMU whose OAS is below 52 does not (the Arm ARM's
+ * BlockDescSupported tests the implemented PA size, IDR5.OAS here: arm-lpae
+ * facts §3). Such a descriptor is then invalid: a translation fault. */
+static void no_lpa_blocks(const struct smmu *s, struct pgt_fmt *f)
+{
+	if (f->gshift == 16 && s->cfg.oas < 52)
+		f->leaf_ok &= (uint8_t)~BIT(2);         /* level 1 is height 2 */
+}
+
 /* IDR5.OAS / CD.IPS / STE.S2PS encodings to bits (0b110: 52). */
 static unsigned ps_bits(unsigned enc)
 {
@@ -346,16 +358,18 @@ static bool ste_decode(struct smmu *s, const struct sreq *rq, struct xres *r)
 			.family = PGT_LPAE_S2, .granule = 1u << shift,
 			.tsz = (unsigned)FIELD_GET(STE2_S2T0SZ, ste[2]),
 			.sl0 = (unsigned)FIELD_GET(STE2_S2SL0, ste[2]), .oas = ps,
-			.flags = (ha ? PGT_CFG_HA : 0) | (hd ? PGT_CFG_HD : 0),
+			.flags = (ha ? PGT_CFG_HA : 0) | (hd ? PGT_CFG_HD : 0) |
+				 (ste[2] & STE2_S2AFFD ? PGT_CFG_AFFD : 0),
 		};
 		if (pgt_fmt_init(&r->c.s2f, &pc))
 			goto bad;
-		r->c.s2root = ste[3] & STE3_S2TTB;
-		/* S2TTB beyond the output size (or 48 bits with 4K and 16K granules),
-		 * or below the root table's alignment. */
+		no_lpa_blocks(s, &r->c.s2f);
+		/* S2TTB bits below the (concatenated) root's alignment are taken as 0
+		 * (facts §2.2); beyond the output size (or 48 bits with 4K and 16K
+		 * granules) it is ILLEGAL. */
+		r->c.s2root = ste[3] & STE3_S2TTB & ~(pgt_root_align(&r->c.s2f) - 1);
 		if ((r->c.s2root & ~GENMASK(ps - 1, 0)) ||
-		    (shift != 16 && (r->c.s2root & ~GENMASK(47, 0))) ||
-		    (r->c.s2root & (pgt_root_align(&r->c.s2f) - 1)))
+		    (shift != 16 && (r->c.s2root & ~GENMASK(47, 0))))
 			goto bad;
 		r->c.vmid = (uint16_t)FIELD_GET(STE2_S2VMID, ste[2]);
 	} else {
@@ -397,6 +411,12 @@ static bool cd_read(struct smmu *s, struct xmode *m, const struct sreq *rq, stru
 			r->ev.ipa = a;
 			r->ev.ttrnw = true;
 			r->record = (r->c.ste[2] & STE2_S2R) != 0;
+			if (res.fault.reason == PGT_FAULT_TABLE_ACCESS) {
+				/* External abort: always aborts, always recorded. */
+				r->ev.id = EVT_F_WALK_EABT;
+				r->ev.fetch_addr = res.fault.entry_pa;
+				r->record = true;
+			}
 			return false;
 		}
 		pa = res.oa;
@@ -441,6 +461,7 @@ static bool cd_get(struct smmu *s, struct xmode *m, const struct sreq *rq, struc
 	} else if (cdmax) {
 		switch (FIELD_GET(STE1_S1DSS, ste[1])) {
 		case S1DSS_TERMINATE:
+		case 3:                 /* reserved: behaves as 0b00 (facts §2.2) */
 			ev_init(r, rq, EVT_F_STREAM_DISABLED);
 			return false;
 		case S1DSS_BYPASS:
@@ -582,11 +603,18 @@ static bool cd_decode(struct smmu *s, const struct sreq *rq, struct xres *r)
 	pc = (struct pgt_cfg){
 		.family = PGT_LPAE_S1, .granule = 1u << shift, .tsz = tsz, .oas = ips,
 		.flags = (ha ? PGT_CFG_HA : 0) | (hd ? PGT_CFG_HD : 0) |
-			 ((upper ? cd[2] & CD2_HAD1 : cd[1] & CD1_HAD0) ? PGT_CFG_HAD : 0),
+			 ((upper ? cd[2] & CD2_HAD1 : cd[1] & CD1_HAD0) ? PGT_CFG_HAD : 0) |
+			 (cd[0] & CD0_AFFD ? PGT_CFG_AFFD : 0),
 	};
 	if (pgt_fmt_init(&r->c.s1f, &pc))
 		goto bad;
+	no_lpa_blocks(s, &r->c.s1f);
 	r->c.s1root = (upper ? cd[2] & CD2_TTB1 : cd[1] & CD1_TTB0);
+	/* The walk sees the address within the range's input size (the bits above
+	 * were checked); the TLB tags the VA with a canonical top byte under TBI,
+	 * so that addresses differing only there share entries. */
+	r->c.wa = va & GENMASK(63 - tsz, 0);
+	r->c.ta = tbi ? (va & GENMASK(55, 0)) | (upper ? GENMASK(63, 56) : 0) : va;
 	return true;
 bad:
 	ev_init(r, rq, EVT_C_BAD_CD);
@@ -633,7 +661,7 @@ static bool tlb_lookup(struct smmu *s, const struct sreq *rq, struct xres *r, un
 	enum tlb_kind k = tlb_kind_of(&r->c);
 
 	for (unsigned i = 0; i < n; i++) {
-		tlb_tag(&r->c, k, shifts[i], rq->addr, tag);
+		tlb_tag(&r->c, k, shifts[i], r->c.ta, tag);
 		if (!hwc_lookup(s->tlb, cache_hash(tag), tag, val))
 			continue;
 		/* An entry filled for the other privilege answers for its own only. */
@@ -734,12 +762,12 @@ static void walk(struct smmu *s, struct xmode *m, const struct sreq *rq, struct 
 
 	if (r->c.s1 && r->c.s2)
 		pgt_walk_nested_wc(&r->c.s1f, r->c.s1root, &r->c.s2f, r->c.s2root, view(s, m),
-				   rq->addr, acc, &res, m->tr ? &pt : NULL, m->cached ? &wc : NULL);
+				   r->c.wa, acc, &res, m->tr ? &pt : NULL, m->cached ? &wc : NULL);
 	else if (r->c.s1)
-		pgt_walk_wc(&r->c.s1f, view(s, m), r->c.s1root, rq->addr, acc, &res,
+		pgt_walk_wc(&r->c.s1f, view(s, m), r->c.s1root, r->c.wa, acc, &res,
 			    m->tr ? &pt : NULL, m->cached ? &wc : NULL);
 	else
-		pgt_walk_wc(&r->c.s2f, view(s, m), r->c.s2root, rq->addr, acc, &res,
+		pgt_walk_wc(&r->c.s2f, view(s, m), r->c.s2root, r->c.wa, acc, &res,
 			    m->tr ? &pt : NULL, m->cached ? &wc : NULL);
 	r->walked = true;
 	if (m->count) {
@@ -764,8 +792,12 @@ static void walk(struct smmu *s, struct xmode *m, const struct sreq *rq, struct 
 		if (s2)
 			r->ev.ipa = res.fault.addr;
 		if (res.fault.reason == PGT_FAULT_TABLE_ACCESS) {
-			/* The table is not memory: an external abort on the walk. */
+			/* The table is not memory: an external abort on the walk, which
+			 * is always a table access (CLASS TT). */
 			r->ev.id = EVT_F_WALK_EABT;
+			/* A stage-1 descriptor fetch, or stage 2 translating one: TT;
+			 * stage 2 translating the output: IN. */
+			r->ev.class_ = !s2 || res.fault.s1_fetch ? EVT_CLASS_TT : EVT_CLASS_IN;
 			r->ev.fetch_addr = res.fault.entry_pa;
 			r->record = true;
 		} else {
@@ -808,7 +840,7 @@ static void tlb_fill(struct smmu *s, const struct xmode *m, const struct sreq *r
 			shift = shifts[i];
 	if (!shift)
 		return;
-	tlb_tag(&r->c, tlb_kind_of(&r->c), shift, rq->addr, tag);
+	tlb_tag(&r->c, tlb_kind_of(&r->c), shift, r->c.ta, tag);
 	val[0] = r->page;
 	val[1] = r->perm | (rq->priv ? TLBV_PRIV : 0) | (r->global ? TLBV_GLOBAL : 0);
 	val[2] = r->ipa;
@@ -857,11 +889,16 @@ static void resolve(struct smmu *s, struct xmode *m, const struct sreq *rq, stru
 
 	memset(r, 0, sizeof(*r));
 	r->priv = rq->priv;
+	r->c.wa = r->c.ta = rq->addr;
 	if (!atomic_load_explicit(&s->enabled, memory_order_acquire)) {
-		/* SMMUEN = 0 (facts §1.6): GBPA says abort or bypass; no event. ATS
-		 * translation requests get UR, translated traffic aborts. */
-		if (rq->at == DEV_AT_TRANS_REQ)
+		/* SMMUEN = 0 (facts §1.6): GBPA says abort or bypass; no translation
+		 * event. ATS translation requests get UR and F_BAD_ATS_TREQ (SMMUEN = 0
+		 * is one of its listed causes, facts §5.2); translated traffic aborts. */
+		if (rq->at == DEV_AT_TRANS_REQ) {
+			ev_init(r, rq, EVT_F_BAD_ATS_TREQ);
 			r->ur = true;
+			return;
+		}
 		if (rq->at != DEV_AT_UNTRANSLATED ||
 		    (atomic_load_explicit(&s->gbpa_now, memory_order_acquire) & GBPA_ABORT))
 			outcome_abort(r);
