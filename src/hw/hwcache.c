@@ -210,6 +210,13 @@ unsigned hwc_invalidate(struct hwc *c, hwc_match_fn match, const void *ctx)
 		uint32_t locked = 0;
 		bool held = false;
 
+		/* A fill in progress (odd) may have passed its generation check before
+		 * the bump above and not yet marked its way valid: wait for it. */
+		if (atomic_load_explicit(&s->seq, memory_order_seq_cst) & 1) {
+			locked = set_lock(s);
+			held = true;
+		}
+
 		for (unsigned w = 0; w < c->ways; w++) {
 			uint64_t tag[HWC_TAG_WORDS], val[HWC_VAL_WORDS];
 
@@ -233,6 +240,10 @@ unsigned hwc_invalidate(struct hwc *c, hwc_match_fn match, const void *ctx)
 		if (held)
 			set_unlock(s, locked);
 	}
+	/* And after it: an answer derived from a lookup that saw an entry this scan
+	 * dropped carries a version older than this one. */
+	if (c->watch)
+		atomic_fetch_add_explicit(c->watch, 1, memory_order_seq_cst);
 	pcounter_add(&c->stats.invalidated, n);
 	return n;
 }

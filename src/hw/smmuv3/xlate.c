@@ -1218,7 +1218,9 @@ static __attribute__((noinline)) void translate_full(struct smmu *s, const struc
 		hwc_count_hit(s->cfgc);
 	else if (atomic_load_explicit(&s->enabled, memory_order_relaxed))
 		hwc_count_miss(s->cfgc);
-	if (!r.fault || r.tlb_hit || r.walked)
+	/* The TLB was looked up iff it hit or the miss walked (bypass and
+	 * translated traffic never look). */
+	if (r.tlb_hit || r.walked)
 		r.tlb_hit ? hwc_count_hit(s->tlb) : hwc_count_miss(s->tlb);
 	finish(s, &rq, &r, x);
 	/* Remembered only when every lookup hit (the STE, the CD if one was looked
