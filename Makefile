@@ -25,6 +25,7 @@ demo: all
 bench: all
 	$(BUILD)/bench/walk/bench_walk
 	$(BUILD)/bench/vtd/bench_vtd
+	$(BUILD)/bench/smmuv3/bench_smmuv3
 
 deps:
 	scripts/check-deps.sh --install
