@@ -61,16 +61,9 @@
 #include "mem/mem.h"
 #include "pgtable/pgtable.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define LINE_FLUSH "clflush"
-#elif defined(__aarch64__)
-#define LINE_FLUSH "dc civac"
-#else
-#define LINE_FLUSH NULL
-#endif
-
 #define PAGE          4096ull
+
+#include "bench_util.h"
 #define LINE_BYTES    64
 
 /* Host physical layout. */
@@ -99,44 +92,12 @@ static const char *const kind_name[K_N] = { "ss", "fs", "nested" };
 static const int kind_pasid[K_N] = { -1, 1, 2 };        /* -1: no PASID (RID_PASID 0) */
 static const uint16_t kind_did[K_N] = { 1, 2, 3 };
 
-static volatile uint64_t sink;
-
 struct env {
 	struct mem_space *host, *guest;
 	struct mem_frames *hpool, *gpool;
 	struct pgt_fmt ss, fs;
 	uint64_t ss_root, fs_root, nss_root, nfs_root;  /* nfs_root is a GPA */
 };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* xorshift64*: reproducible streams, seeded per use. */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dull;
-}
 
 static void die(const char *what, int err)
 {
@@ -323,74 +284,7 @@ static void translate_check(struct unit *u, enum kind k, uint64_t ia)
 	}
 }
 
-/* ---- 1. IOTLB hit against a bare hash-table lookup --------------------------------------- */
-
-struct htab {
-	struct hslot {
-		uint64_t key, val;
-	} *slot;
-	uint64_t mask;
-};
-
-#define HT_EMPTY UINT64_MAX      /* never a page address */
-
-static inline uint64_t ht_hash(uint64_t k)
-{
-	/* splitmix64's finaliser: every key bit reaches every hash bit. */
-	k = (k ^ (k >> 30)) * 0xbf58476d1ce4e5b9ull;
-	k = (k ^ (k >> 27)) * 0x94d049bb133111ebull;
-	return k ^ (k >> 31);
-}
-
-static void ht_init(struct htab *h, unsigned slots)
-{
-	h->slot = malloc(sizeof(*h->slot) * slots);
-	if (!h->slot)
-		die("malloc", -ENOMEM);
-	for (unsigned i = 0; i < slots; i++)
-		h->slot[i].key = HT_EMPTY;
-	h->mask = slots - 1;
-}
-
-static void ht_insert(struct htab *h, uint64_t key, uint64_t val)
-{
-	uint64_t i = ht_hash(key) & h->mask;
-
-	while (h->slot[i].key != HT_EMPTY && h->slot[i].key != key)
-		i = (i + 1) & h->mask;
-	h->slot[i].key = key;
-	h->slot[i].val = val;
-}
-
-/* The bare lookup: the page of addr to its output page, plus the offset. Out of
- * line, as vtd_translate is a call into the library. */
-static __attribute__((noinline)) uint64_t ht_lookup(const struct htab *h, uint64_t addr)
-{
-	uint64_t key = addr & ~(PAGE - 1), i = ht_hash(key) & h->mask;
-
-	for (;;) {
-		const struct hslot *s = &h->slot[i];
-
-		if (s->key == key)
-			return s->val + (addr & (PAGE - 1));
-		if (s->key == HT_EMPTY)
-			return 0;
-		i = (i + 1) & h->mask;
-	}
-}
-
-static double time_hash(const struct htab *h, const uint64_t *addr, unsigned n, unsigned repeat)
-{
-	uint64_t acc = 0;
-	double t0 = now_ns();
-
-	for (unsigned r = 0; r < repeat; r++)
-		for (unsigned i = 0; i < n; i++)
-			acc += ht_lookup(h, addr[i]);
-	t0 = now_ns() - t0;
-	sink += acc;
-	return t0;
-}
+#define HT_EMPTY UINT64_MAX      
 
 static double time_translate(struct vtd *v, enum kind k, const uint64_t *addr, unsigned n,
 			     unsigned repeat)
@@ -407,7 +301,7 @@ static double time_translate(struct vtd *v, enum kind k, const uint64_t *addr, u
 			acc += x.pa;
 		}
 	t0 = now_ns() - t0;
-	sink += acc;
+	bench_sink += acc;
 	return t0;
 }
 
@@ -485,24 +379,6 @@ static void bench_hit(struct env *e, enum kind k, unsigned batches, struct hit_r
 	vtd_free(u.v);
 }
 
-/* ---- 2. a cold nested walk ----------------------------------------------------------------- */
-
-static void flush_lines(void *const *lines, unsigned n)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	for (unsigned i = 0; i < n; i++)
-		_mm_clflush(lines[i]);
-	_mm_mfence();
-#elif defined(__aarch64__)
-	for (unsigned i = 0; i < n; i++)
-		__asm__ volatile("dc civac, %0" : : "r"(lines[i]) : "memory");
-	__asm__ volatile("dsb ish" : : : "memory");
-#else
-	(void)lines;
-	(void)n;
-#endif
-}
-
 struct line_set {
 	struct mem_view *v;
 	void *line[128];
@@ -549,22 +425,6 @@ static void nested_lines(struct env *e, uint64_t ia, struct line_set *ls)
 	mem_view_end(&v);
 	if (!r.ok)
 		die("the nested walk", -EINVAL);
-}
-
-static double timer_cost(unsigned samples)
-{
-	double *t = calloc(samples, sizeof(double)), m;
-
-	if (!t)
-		die("calloc", -ENOMEM);
-	for (unsigned i = 0; i < samples; i++) {
-		double t0 = now_ns();
-
-		t[i] = now_ns() - t0;
-	}
-	m = median(t, samples);
-	free(t);
-	return m;
 }
 
 static void bench_cold(struct env *e, unsigned samples)
@@ -727,47 +587,6 @@ static void bench_qi(struct env *e, unsigned batches)
 
 /* ---- 5. hit rate against QEMU's clear-when-full policy --------------------------------------- */
 
-/* QEMU's IOTLB: a hash table of translations that is emptied when an insert
- * finds it holding its maximum (vtd_update_iotlb: size >= VTD_IOTLB_MAX_SIZE
- * resets it). Keys are the request's page; one kind per stream. */
-struct clear_cache {
-	uint64_t *key;          /* open addressing over 2 * cap slots; 0 is empty */
-	uint64_t mask;
-	unsigned cap, size;
-	uint64_t hits, misses, clears;
-};
-
-static void cc_init(struct clear_cache *q, unsigned cap)
-{
-	memset(q, 0, sizeof(*q));
-	q->cap = cap;
-	q->mask = 2ull * cap - 1;
-	q->key = calloc(2ull * cap, sizeof(uint64_t));
-	if (!q->key)
-		die("calloc", -ENOMEM);
-}
-
-static void cc_access(struct clear_cache *q, uint64_t page)
-{
-	uint64_t i = ht_hash(page) & q->mask;
-
-	while (q->key[i] && q->key[i] != page)
-		i = (i + 1) & q->mask;
-	if (q->key[i]) {
-		q->hits++;
-		return;
-	}
-	q->misses++;
-	if (q->size >= q->cap) {
-		memset(q->key, 0, sizeof(uint64_t) * (q->mask + 1));
-		q->size = 0;
-		q->clears++;
-		i = ht_hash(page) & q->mask;
-	}
-	q->key[i] = page;
-	q->size++;
-}
-
 static void bench_hit_rate(struct env *e, unsigned stream)
 {
 	static const struct {
@@ -792,17 +611,7 @@ static void bench_hit_rate(struct env *e, unsigned stream)
 		struct vtd_stats s0, s1;
 		uint64_t seed = 0x5eed + w;
 
-		for (unsigned i = 0; i < stream; i++) {
-			uint64_t p;
-
-			if (!wl[w].hot_pct)
-				p = i % wl[w].hot;
-			else if (rnd(&seed) % 100 < wl[w].hot_pct)
-				p = rnd(&seed) % wl[w].hot;
-			else
-				p = wl[w].hot + rnd(&seed) % wl[w].cold;
-			addr[i] = IA_BASE + p * PAGE;
-		}
+		hit_rate_stream(addr, stream, IA_BASE, wl[w].hot, wl[w].cold, wl[w].hot_pct, &seed);
 		vtd_config_default(&c);
 		unit_start(&u, e, &c);
 		cc_init(&q, c.iotlb_entries);

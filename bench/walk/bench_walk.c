@@ -45,20 +45,13 @@
 #include "mem/mem.h"
 #include "pgtable/pgtable.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define LINE_FLUSH "clflush"
-#elif defined(__aarch64__)
-#define LINE_FLUSH "dc civac"
-#else
-#define LINE_FLUSH NULL         /* no user-mode flush: cold mode is skipped */
-#endif
-
 #define LINE_BYTES   64
 #define COLD_WALKS   64         /* walks per cold batch (8 * 64 = 512 entries per table) */
 #define WARM_WALKS   16
 #define WARM_REPEAT  64         /* passes over the warm set per timed batch */
 #define PAGE         4096ull
+
+#include "bench_util.h"
 
 /* Host physical layout. Outputs (DATA_HPA) need no memory: walks never touch it. */
 #define POOL_HPA       0x100000000ull     /* 1-D tables and stage-2 tables */
@@ -88,7 +81,6 @@ static const struct bench_case cases[] = {
  * the dependency away.
  */
 static volatile uint64_t opaque_zero_src;
-static volatile uint64_t sink;        /* results go here, so no walk is dead code */
 
 struct env {
 	const struct bench_case *c;
@@ -102,43 +94,6 @@ struct env {
 	void **lines;               /* distinct cache lines of all COLD_WALKS walks */
 	unsigned nlines;
 };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void flush_lines(void *const *lines, unsigned n)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	for (unsigned i = 0; i < n; i++)
-		_mm_clflush(lines[i]);
-	_mm_mfence();
-#elif defined(__aarch64__)
-	for (unsigned i = 0; i < n; i++)
-		__asm__ volatile("dc civac, %0" : : "r"(lines[i]) : "memory");
-	__asm__ volatile("dsb ish" : : : "memory");
-#else
-	(void)lines;
-	(void)n;
-#endif
-}
 
 /*
  * Input address i of a set: entry 8 * i + off at every level below `levels`, so
@@ -199,7 +154,7 @@ static double time_walks(struct env *e, unsigned n, unsigned repeat, bool one_vi
 	if (one_view)
 		mem_view_end(&v);
 	t0 = now_ns() - t0;
-	sink += last;
+	bench_sink += last;
 	return t0;
 }
 
@@ -221,7 +176,7 @@ static double time_chain(struct env *e, size_t n, unsigned repeat, uint64_t zero
 	for (unsigned k = 0; k < repeat; k++)
 		v = chase(e->chain, n, v, zero);
 	t0 = now_ns() - t0;
-	sink += v;
+	bench_sink += v;
 	return t0;
 }
 
