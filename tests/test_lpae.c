@@ -1882,9 +1882,37 @@ static void test_nested_minimal(void)
 	mem_space_free(s);
 }
 
+/* PGT_CFG_NOLPA: an implementation without 52-bit PAs has no 4 TiB (2^42) level-1
+ * blocks with the 64K granule (Arm ARM BlockDescSupported), only 512 MiB (2^29)
+ * blocks and 64 KiB pages; the flag changes nothing for 4K; x86 refuses it. */
+static void test_nolpa(void)
+{
+	struct pgt_cfg c = { .family = PGT_LPAE_S1, .granule = 65536, .tsz = 16, .oas = 48 };
+	struct pgt_fmt f;
+
+	CHECK_EQ(pgt_fmt_init(&f, &c), 0);
+	CHECK_EQ(pgt_page_sizes(&f), (1ull << 42) | (1ull << 29) | (1ull << 16));
+	c.flags = PGT_CFG_NOLPA;
+	CHECK_EQ(pgt_fmt_init(&f, &c), 0);
+	CHECK_EQ(pgt_page_sizes(&f), (1ull << 29) | (1ull << 16));
+	c.family = PGT_LPAE_S2;
+	c.tsz = 22;                     /* 42-bit IPA, SL0 1: start at level 1 */
+	c.sl0 = 1;
+	CHECK_EQ(pgt_fmt_init(&f, &c), 0);
+	CHECK_EQ(pgt_page_sizes(&f), (1ull << 29) | (1ull << 16));
+	c = (struct pgt_cfg){ .family = PGT_LPAE_S1, .granule = 4096, .tsz = 16, .oas = 48,
+			      .flags = PGT_CFG_NOLPA };
+	CHECK_EQ(pgt_fmt_init(&f, &c), 0);
+	CHECK_EQ(pgt_page_sizes(&f), (1ull << 30) | (1ull << 21) | (1ull << 12));
+	c = (struct pgt_cfg){ .family = PGT_X86_FS, .levels = 4, .oas = 52,
+			      .flags = PGT_CFG_NOLPA };
+	CHECK_EQ(pgt_fmt_init(&f, &c), -EINVAL);
+}
+
 int main(void)
 {
 	test_format_rules();
+	test_nolpa();
 	test_s1_4k();
 	test_s1_16k();
 	test_s1_64k();

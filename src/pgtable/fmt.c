@@ -113,11 +113,13 @@ static int init_lpae_s1(struct pgt_fmt *f, const struct pgt_cfg *c)
 	unsigned bits;
 
 	if (c->levels || c->sl0 || c->tsz < 16 || c->tsz > 39 ||
-	    (c->flags & ~(PGT_CFG_HA | PGT_CFG_HD | PGT_CFG_HAD | PGT_CFG_AFFD)) ||
+	    (c->flags & ~(PGT_CFG_HA | PGT_CFG_HD | PGT_CFG_HAD | PGT_CFG_AFFD | PGT_CFG_NOLPA)) ||
 	    ((c->flags & PGT_CFG_HD) && !(c->flags & PGT_CFG_HA)))
 		return -EINVAL;
 	if (lpae_granule(f, c->granule))
 		return -EINVAL;
+	if ((c->flags & PGT_CFG_NOLPA) && f->gshift == 16)
+		f->leaf_ok &= (uint8_t)~BIT(2);        /* level 1 (height 2): needs LPA */
 	f->ia_bits = (uint8_t)(64 - c->tsz);
 	bits = f->ia_bits - f->gshift;                 /* bits resolved by tables */
 	f->levels = (uint8_t)((bits + f->stride - 1) / f->stride);
@@ -154,11 +156,13 @@ static int init_lpae_s2(struct pgt_fmt *f, const struct pgt_cfg *c)
 	unsigned min_ia, max_ia;
 
 	if (c->levels || c->tsz < 16 || c->tsz > 39 ||
-	    (c->flags & ~(PGT_CFG_HA | PGT_CFG_HD | PGT_CFG_AFFD)) ||
+	    (c->flags & ~(PGT_CFG_HA | PGT_CFG_HD | PGT_CFG_AFFD | PGT_CFG_NOLPA)) ||
 	    ((c->flags & PGT_CFG_HD) && !(c->flags & PGT_CFG_HA)))
 		return -EINVAL;
 	if (lpae_granule(f, c->granule))
 		return -EINVAL;
+	if ((c->flags & PGT_CFG_NOLPA) && f->gshift == 16)
+		f->leaf_ok &= (uint8_t)~BIT(2);        /* level 1 (height 2): needs LPA */
 	start = lpae_s2_start(c->granule, c->sl0, f->oas);
 	if (start < 0)
 		return -EINVAL;

@@ -45,6 +45,8 @@ enum pgt_family {
 #define PGT_CFG_NOSC   BIT(9)  /* VT-d SS: no snoop control, SNP (bit 11) is reserved */
 #define PGT_CFG_AFFD   BIT(11) /* LPAE: AF = 0 is no fault (access flag fault disable);
                                 * without HA the entry is not updated either */
+#define PGT_CFG_NOLPA  BIT(12) /* LPAE 64K: the implementation has no 52-bit PAs, so no
+                                * 4 TiB level-1 blocks (BlockDescSupported) */
 #define PGT_CFG_HAD    BIT(10) /* LPAE S1: hierarchical attributes disabled (APTable,
                                 * XNTable, PXNTable ignored: SMMU CD.HADx, FEAT_HPDS) */
 

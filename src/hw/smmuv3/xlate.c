@@ -263,16 +263,6 @@ static bool gran_ok(const struct smmu *s, unsigned shift)
 	       (shift == 16 && s->cfg.gran64k);
 }
 
-/* pgtable/'s 64K granule implements 52-bit PAs, so it allows 4 TiB level-1
- * blocks; an SMMU whose OAS is below 52 does not (the Arm ARM's
- * BlockDescSupported tests the implemented PA size, IDR5.OAS here: arm-lpae
- * facts §3). Such a descriptor is then invalid: a translation fault. */
-static void no_lpa_blocks(const struct smmu *s, struct pgt_fmt *f)
-{
-	if (f->gshift == 16 && s->cfg.oas < 52)
-		f->leaf_ok &= (uint8_t)~BIT(2);         /* level 1 is height 2 */
-}
-
 /* IDR5.OAS / CD.IPS / STE.S2PS encodings to bits (0b110: 52). */
 static unsigned ps_bits(unsigned enc)
 {
@@ -359,11 +349,11 @@ static bool ste_decode(struct smmu *s, const struct sreq *rq, struct xres *r)
 			.tsz = (unsigned)FIELD_GET(STE2_S2T0SZ, ste[2]),
 			.sl0 = (unsigned)FIELD_GET(STE2_S2SL0, ste[2]), .oas = ps,
 			.flags = (ha ? PGT_CFG_HA : 0) | (hd ? PGT_CFG_HD : 0) |
-				 (ste[2] & STE2_S2AFFD ? PGT_CFG_AFFD : 0),
+				 (ste[2] & STE2_S2AFFD ? PGT_CFG_AFFD : 0) |
+				 (s->cfg.oas < 52 ? PGT_CFG_NOLPA : 0),
 		};
 		if (pgt_fmt_init(&r->c.s2f, &pc))
 			goto bad;
-		no_lpa_blocks(s, &r->c.s2f);
 		/* S2TTB bits below the (concatenated) root's alignment are taken as 0
 		 * (facts §2.2); beyond the output size (or 48 bits with 4K and 16K
 		 * granules) it is ILLEGAL. */
@@ -604,11 +594,12 @@ static bool cd_decode(struct smmu *s, const struct sreq *rq, struct xres *r)
 		.family = PGT_LPAE_S1, .granule = 1u << shift, .tsz = tsz, .oas = ips,
 		.flags = (ha ? PGT_CFG_HA : 0) | (hd ? PGT_CFG_HD : 0) |
 			 ((upper ? cd[2] & CD2_HAD1 : cd[1] & CD1_HAD0) ? PGT_CFG_HAD : 0) |
-			 (cd[0] & CD0_AFFD ? PGT_CFG_AFFD : 0),
+			 (cd[0] & CD0_AFFD ? PGT_CFG_AFFD : 0) |
+			 /* 4 TiB 64K blocks need 52-bit PAs: IDR5.OAS is the SMMU's PAMax */
+			 (s->cfg.oas < 52 ? PGT_CFG_NOLPA : 0),
 	};
 	if (pgt_fmt_init(&r->c.s1f, &pc))
 		goto bad;
-	no_lpa_blocks(s, &r->c.s1f);
 	r->c.s1root = (upper ? cd[2] & CD2_TTB1 : cd[1] & CD1_TTB0);
 	/* The walk sees the address within the range's input size (the bits above
 	 * were checked); the TLB tags the VA with a canonical top byte under TBI,
