@@ -8,6 +8,8 @@ missing=""
 command -v cc    >/dev/null 2>&1 || missing="$missing gcc"
 command -v make  >/dev/null 2>&1 || missing="$missing make"
 command -v cmake >/dev/null 2>&1 || missing="$missing cmake"
+# test_abi compares vsva's uapi headers with the system's linux/iommu.h and vfio.h.
+[ -f /usr/include/linux/vfio.h ] || missing="$missing linux-libc-dev"
 [ -z "$missing" ] && exit 0
 if [ "${1:-}" = "--install" ]; then
     sudo=""
