@@ -223,6 +223,21 @@ uint16_t dev_ep_rid(const struct dev_ep *ep)
 	return ep->cfg.rid;
 }
 
+const struct dev_ep_config *dev_ep_get_config(const struct dev_ep *ep)
+{
+	return &ep->cfg;
+}
+
+bool dev_ep_ats_enabled(const struct dev_ep *ep)
+{
+	return atomic_load_explicit(&ep->ats_on, memory_order_acquire);
+}
+
+bool dev_ep_pasid_enabled(const struct dev_ep *ep)
+{
+	return atomic_load_explicit(&ep->pasid_on, memory_order_acquire);
+}
+
 void dev_ep_attach(struct dev_ep *ep, const struct dev_port *port)
 {
 	atomic_store_explicit(&ep->port, port, memory_order_release);

@@ -133,6 +133,10 @@ struct dev_ep;
 struct dev_ep *dev_ep_new(const struct dev_ep_config *cfg, struct mem_space *mem);
 void dev_ep_free(struct dev_ep *ep);
 uint16_t dev_ep_rid(const struct dev_ep *ep);
+/* What the endpoint is (its capabilities), and what software enabled. */
+const struct dev_ep_config *dev_ep_get_config(const struct dev_ep *ep);
+bool dev_ep_ats_enabled(const struct dev_ep *ep);
+bool dev_ep_pasid_enabled(const struct dev_ep *ep);
 
 /* The IOMMU model attaches the endpoint to its port (NULL port: detached). */
 void dev_ep_attach(struct dev_ep *ep, const struct dev_port *port);
