@@ -24,25 +24,6 @@
 #define LINE_FLUSH "dc civac"
 #else
 #define LINE_FLUSH NULL         /* no user-mode flush: cold modes are skipped */
-/* A hit-rate workload: n page addresses from base. hot_pct 0: a sequential loop
- * over hot pages; else hot_pct percent uniformly over hot pages, the rest over
- * cold pages beyond them. */
-static inline void hit_rate_stream(uint64_t *addr, unsigned n, uint64_t base, unsigned hot,
-				   unsigned cold, unsigned hot_pct, uint64_t *seed)
-{
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t p;
-
-		if (!hot_pct)
-			p = i % hot;
-		else if (rnd(seed) % 100 < hot_pct)
-			p = rnd(seed) % hot;
-		else
-			p = hot + rnd(seed) % cold;
-		addr[i] = base + p * PAGE;
-	}
-}
-
 #endif
 
 /* Out of memory while setting a benchmark up: nothing to measure. */
@@ -102,25 +83,6 @@ static inline void flush_lines(void *const *lines, unsigned n)
 #else
 	(void)lines;
 	(void)n;
-/* A hit-rate workload: n page addresses from base. hot_pct 0: a sequential loop
- * over hot pages; else hot_pct percent uniformly over hot pages, the rest over
- * cold pages beyond them. */
-static inline void hit_rate_stream(uint64_t *addr, unsigned n, uint64_t base, unsigned hot,
-				   unsigned cold, unsigned hot_pct, uint64_t *seed)
-{
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t p;
-
-		if (!hot_pct)
-			p = i % hot;
-		else if (rnd(seed) % 100 < hot_pct)
-			p = rnd(seed) % hot;
-		else
-			p = hot + rnd(seed) % cold;
-		addr[i] = base + p * PAGE;
-	}
-}
-
 #endif
 }
 
