@@ -1094,7 +1094,7 @@ static void error_cases(const struct pgt_fmt *f)
 		  f->name, sizes, expected_page_sizes(f));
 
 	/* -EINVAL: protections the format cannot express. */
-	EXPECT_MAP(-EINVAL, free_ia, 0, g, PGT_PROT_R | BIT(4), 0);
+	EXPECT_MAP(-EINVAL, free_ia, 0, g, PGT_PROT_R | BIT(5), 0);
 	EXPECT_MAP(-EINVAL, free_ia, 0, g, 0, 0);
 	if (is_first_stage(f)) {
 		EXPECT_MAP(-EINVAL, free_ia, 0, g, PGT_PROT_W, 0);
@@ -1103,6 +1103,7 @@ static void error_cases(const struct pgt_fmt *f)
 	} else {
 		EXPECT_MAP(-EINVAL, free_ia, 0, g, PGT_PROT_R | PGT_PROT_U, 0);
 		EXPECT_MAP(-EINVAL, free_ia, 0, g, rw | PGT_PROT_X | PGT_PROT_U, 0);
+		EXPECT_MAP(-EINVAL, free_ia, 0, g, rw | PGT_PROT_NG, 0);  /* no ASIDs */
 	}
 	if (f->family == PGT_VTD_SS)
 		EXPECT_MAP(-EINVAL, free_ia, 0, g, PGT_PROT_X, 0);     /* R = W = 0 */

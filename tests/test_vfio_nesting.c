@@ -38,7 +38,9 @@
 #define GPOOL_OFF (16u << 20)                /* guest page tables in the upper half */
 #define DATA_OFF  UINT64_C(0x100000)         /* guest data pages from 1 MiB */
 #define GVA       UINT64_C(0x40000000)       /* where the guest process maps them */
-#define S1PROT    (PGT_PROT_R | PGT_PROT_W | PGT_PROT_U)
+/* User pages, not global: tagged with the ASID on Arm as Linux maps them, so that
+ * an invalidation by ASID drops them (x86 first-stage pages are never global). */
+#define S1PROT    (PGT_PROT_R | PGT_PROT_W | PGT_PROT_U | PGT_PROT_NG)
 
 static void die(const char *what)
 {
@@ -708,6 +710,23 @@ static void test_bind_identity(struct vm *vm, struct edev *e, struct edev *epri)
 	CHECK_EQ(p->stale, stale);
 	CHECK_EQ(vm->ram[DATA_OFF + 8 * PG], 0x99);
 	CHECK_EQ(vm->ram[DATA_OFF + PG + 0x10], 0x3c);  /* the old page kept its old data */
+
+	/* PASID granularity (VT-d type 6 G=2, SMMU TLBI_NH_ASID): the same dance on
+	 * another page, invalidated for the whole address space. */
+	CHECK_EQ(dma(e, true, ssid, GVA + 2 * PG, true, buf, 64, false), DEV_DMA_OK);
+	CHECK_EQ(pgt_unmap(&vm->s1, vm->gpool, root, GVA + 2 * PG, PG, &unmapped), 0);
+	CHECK_EQ(pgt_map(&vm->s1, vm->gpool, root, GVA + 2 * PG, ram_gpa(DATA_OFF + 9 * PG), PG,
+			 S1PROT, PG), 0);
+	inv.granularity = IOMMU_INV_GRANU_PASID;
+	memset(&inv.granu, 0, sizeof(inv.granu));
+	inv.granu.pasid_info.flags = IOMMU_INV_PASID_FLAGS_PASID;
+	inv.granu.pasid_info.pasid = ssid;
+	CHECK_EQ(invalidate(vm, &inv), 0);
+	stale = p->stale;
+	memset(buf, 0x44, sizeof(buf));
+	CHECK_EQ(dma(e, true, ssid, GVA + 2 * PG, true, buf, 64, false), DEV_DMA_OK);
+	CHECK_EQ(p->stale, stale);
+	CHECK_EQ(vm->ram[DATA_OFF + 9 * PG], 0x44);
 
 	/* PRI: the device asks for an unmapped page; the guest maps it and answers. */
 	struct pri_run run = { .e = epri, .pasid = ssid, .iova = GVA + 16 * PG };

@@ -136,6 +136,8 @@ static uint64_t make_leaf(const struct pgt_fmt *f, unsigned h, uint64_t oa, unsi
 			d |= LPAE_AP2;
 		if (prot & PGT_PROT_U)
 			d |= LPAE_AP1;
+		if (prot & PGT_PROT_NG)
+			d |= LPAE_NG;
 		if (!(prot & PGT_PROT_X))
 			d |= LPAE_PXN | LPAE_UXN;
 		else if (!(prot & PGT_PROT_U))
@@ -301,8 +303,10 @@ int pgt_map(const struct pgt_fmt *f, struct mem_frames *pool, uint64_t root, uin
 	uint64_t nia, align = page_size ? page_size : BIT(f->gshift);
 	int ret;
 
-	if (prot & ~(PGT_PROT_R | PGT_PROT_W | PGT_PROT_X | PGT_PROT_U))
+	if (prot & ~(PGT_PROT_R | PGT_PROT_W | PGT_PROT_X | PGT_PROT_U | PGT_PROT_NG))
 		return -EINVAL;
+	if ((f->family == PGT_VTD_SS || f->family == PGT_LPAE_S2) && (prot & PGT_PROT_NG))
+		return -EINVAL;             /* no ASIDs in a second stage */
 	if ((f->family == PGT_X86_FS || f->family == PGT_LPAE_S1) && !(prot & PGT_PROT_R))
 		return -EINVAL;             /* first-stage pages are always readable */
 	if ((f->family == PGT_VTD_SS || f->family == PGT_LPAE_S2) && (prot & PGT_PROT_U))

@@ -268,6 +268,10 @@ static inline uint64_t pgt_root_align(const struct pgt_fmt *f)
 #define PGT_PROT_W  BIT(1)
 #define PGT_PROT_X  BIT(2)
 #define PGT_PROT_U  BIT(3)   /* user/EL0 accessible (x86 FS U/S, LPAE S1 AP[1]) */
+#define PGT_PROT_NG BIT(4)   /* not global: LPAE S1 nG, so that the entry is tagged with
+                              * the ASID and TLBI by ASID drops it (as Linux maps user
+                              * pages); x86 FS leaves are never global here (G unset);
+                              * refused in second stages */
 
 /* Allocates and zeroes a root table from the pool. */
 int pgt_root_alloc(const struct pgt_fmt *f, struct mem_frames *pool, uint64_t *root);
