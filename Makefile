@@ -26,6 +26,7 @@ bench: all
 	$(BUILD)/bench/walk/bench_walk
 	$(BUILD)/bench/vtd/bench_vtd
 	$(BUILD)/bench/smmuv3/bench_smmuv3
+	$(BUILD)/bench/passdown/bench_passdown
 
 deps:
 	scripts/check-deps.sh --install
