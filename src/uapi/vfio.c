@@ -482,39 +482,26 @@ static int inv_decode(const void *data, size_t len, struct iommu_inv *inv)
 static int op_invalidate(struct vsva_vfio_container *c, const void *data, size_t len)
 {
 	struct iommu_inv inv;
+	struct ctr_bind *b;
 	int ret;
 
 	ret = inv_decode(data, len, &inv);
 	if (ret)
 		return ret;
 	if (c->vendor == IOMMU_VENDOR_INTEL_VTD) {
-		struct ctr_bind *b;
 		uint32_t hpasid;
 
 		/* Only first-stage (PASID-tagged) invalidations pass down: the host
-		 * owns everything else (seed 003). */
-		if (!inv.pasid_valid)
-			return -EINVAL;
-		/* The guest names its PASID; the host's goes to the hardware. */
-		if (pasid_g2h(c->set, inv.pasid, &hpasid))
+		 * owns everything else (seed 003). The guest names its PASID; the
+		 * host's goes to the hardware. */
+		if (!inv.pasid_valid || pasid_g2h(c->set, inv.pasid, &hpasid))
 			return -EINVAL;
 		b = bind_find_vtd(c, hpasid);
-		if (!b)
-			return -EINVAL;
 		inv.pasid = hpasid;
-		for (struct vsva_vfio_group *g = c->groups; g; g = g->next) {
-			unsigned done;
-
-			ret = iommu_cache_invalidate(b->nested[ctr_unit_index(c, g->dev->unit)], g->dev,
-						     &inv, 1, &done);
-			if (ret)
-				return ret;
-		}
-		return 0;
+	} else {
+		/* SMMUv3: the PASID is the guest's SubstreamID in its own CD table. */
+		b = bind_find_smmu(c);
 	}
-	/* SMMUv3: the PASID is the guest's SubstreamID in its own CD table. */
-	struct ctr_bind *b = bind_find_smmu(c);
-
 	if (!b)
 		return -EINVAL;
 	for (struct vsva_vfio_group *g = c->groups; g; g = g->next) {
